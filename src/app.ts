@@ -1,0 +1,53 @@
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config.ts';
+import { ALL_ROOT_PERMISSIONS } from './core/rootPermissions.ts';
+import { buildServer } from './server.ts';
+import type { Clock, Services } from './services.ts';
+import { openStore, type Store } from './store/index.ts';
+import type { ConnectOptions } from './store/connection.ts';
+
+export interface App {
+  server: FastifyInstance;
+  services: Services;
+  /** Stops accepting requests, drains work in flight and closes every connection. */
+  close(): Promise<void>;
+}
+
+export interface AppOptions {
+  clock?: Clock;
+  logger?: boolean;
+  connect?: ConnectOptions;
+}
+
+/** Wires the services for one node from its config. */
+export async function createServices(config: Config, store: Store, clock: Clock): Promise<Services> {
+  return { config, store, clock };
+}
+
+export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
+  const store = await openStore(config.databaseUrl, options.connect);
+  const services = await createServices(config, store, options.clock ?? Date.now);
+  const server = await buildServer(services, { logger: options.logger });
+  let closed = false;
+  return {
+    server,
+    services,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await server.close();
+      await store.close();
+    },
+  };
+}
+
+/**
+ * On the very first start (no workspace yet) creates a default workspace and a root key with every
+ * permission. Returns the plaintext key so it can be shown once; returns undefined on every later start.
+ */
+export async function bootstrap(store: Store): Promise<{ workspaceId: string; keyId: string; key: string } | undefined> {
+  if ((await store.workspaces.count()) > 0) return undefined;
+  const workspace = await store.workspaces.create('default');
+  const rootKey = await store.rootKeys.create(workspace.id, ALL_ROOT_PERMISSIONS, 'bootstrap');
+  return { workspaceId: workspace.id, ...rootKey };
+}

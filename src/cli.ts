@@ -1,0 +1,168 @@
+import { parseArgs } from 'node:util';
+import { CONFIG_FLAGS, ConfigError, loadConfig, type Config } from './config.ts';
+import { bootstrap, createApp } from './app.ts';
+import { checkRootPermission, ALL_ROOT_PERMISSIONS } from './core/rootPermissions.ts';
+import { openStore, StoreError, type Store } from './store/index.ts';
+
+/** An error the user can fix: printed as one line, without a stack trace. */
+export class UsageError extends Error {}
+
+const CONFIG_OPTIONS = Object.fromEntries(CONFIG_FLAGS.map((f) => [f, { type: 'string' as const }]));
+
+const HELP: Record<string, string> = {
+  main: `latchkey - self-hostable API key service
+
+Usage: latchkey <command> [options]
+
+Commands:
+  serve                         run the HTTP server
+  workspace create --name <n>   create a workspace
+  root-key create --workspace <id> [--permission <tuple>]...
+                                create a root key for a workspace
+
+Run 'latchkey <command> --help' for the options of a command.`,
+  serve: `Usage: latchkey serve [options]
+
+Runs the HTTP server. On the first start with an empty database it creates a
+default workspace and a root key holding every permission, and prints that key once.
+
+Options (each also read from the environment variable in brackets):
+  --port <n>                     port to listen on [PORT] (default 8080)
+  --host <addr>                  address to bind [HOST] (default 127.0.0.1)
+  --database-url <url>           sqlite:<path> or postgres://... [LATCHKEY_DATABASE_URL]
+                                 (default sqlite:./data/latchkey.db)
+  --redis-url <url>              redis://... for cluster mode [LATCHKEY_REDIS_URL]
+  --log-level <level>            fatal|error|warn|info|debug [LATCHKEY_LOG_LEVEL] (default info)
+  --body-limit <bytes>           largest request body [LATCHKEY_BODY_LIMIT] (default 4194304)
+  --key-cache-size <n>           keys held in the verification cache [LATCHKEY_KEY_CACHE_SIZE]
+  --node-id <name>               this node's name in analytics [LATCHKEY_NODE_ID]
+  --analytics-retention-days <n> days raw verification events are kept [LATCHKEY_ANALYTICS_RETENTION_DAYS]`,
+  workspace: `Usage: latchkey workspace create --name <name> [--database-url <url>]
+
+Creates a workspace and prints {"workspaceId": "..."} as the last line of output.`,
+  'root-key': `Usage: latchkey root-key create --workspace <id> [--permission <tuple>]... [--name <name>]
+                                [--database-url <url>]
+
+Creates a root key for the workspace and prints {"keyId": "...", "key": "..."} as the last
+line of output. The key is shown only this once. Each --permission is a tuple such as
+api.*.create_key or identity.*.read_identity; without any, the key gets every permission.`,
+};
+
+function parse(
+  args: string[],
+  options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }>,
+): { values: Record<string, unknown>; positionals: string[] } {
+  try {
+    return parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+function configFrom(values: Record<string, unknown>): Config {
+  const flags: Record<string, string | undefined> = {};
+  for (const f of CONFIG_FLAGS) flags[f] = values[f] as string | undefined;
+  return loadConfig(process.env, flags);
+}
+
+async function withStore<T>(config: Config, fn: (store: Store) => Promise<T>): Promise<T> {
+  const store = await openStore(config.databaseUrl);
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+async function serve(args: string[]): Promise<void> {
+  const { values } = parse(args, CONFIG_OPTIONS);
+  if (values.help) return void console.log(HELP.serve);
+  const config = configFrom(values);
+  const app = await createApp(config);
+  const first = await bootstrap(app.services.store);
+  if (first) {
+    const line = '='.repeat(72);
+    console.log(
+      `${line}\nFirst start: created workspace ${first.workspaceId} and a root key with every permission.\n` +
+        `Root key (shown only this once, store it now):\n\n    ${first.key}\n\n${line}`,
+    );
+  }
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.server.log.info(`${signal} received, shutting down`);
+    await app.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+  try {
+    await app.server.listen({ port: config.port, host: config.host });
+  } catch (err) {
+    await app.close();
+    throw new UsageError(`cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`);
+  }
+}
+
+async function workspace(args: string[]): Promise<void> {
+  const { values, positionals } = parse(args, { ...CONFIG_OPTIONS, name: { type: 'string' } });
+  if (values.help) return void console.log(HELP.workspace);
+  if (positionals[0] !== 'create') throw new UsageError(`unknown workspace command '${positionals[0] ?? ''}'; try 'workspace create --name <name>'`);
+  const name = values.name as string | undefined;
+  if (!name || name.trim() === '') throw new UsageError('workspace create needs --name <name>');
+  const ws = await withStore(configFrom(values), (store) => store.workspaces.create(name));
+  console.log(JSON.stringify({ workspaceId: ws.id }));
+}
+
+async function rootKey(args: string[]): Promise<void> {
+  const { values, positionals } = parse(args, {
+    ...CONFIG_OPTIONS,
+    workspace: { type: 'string' },
+    permission: { type: 'string', multiple: true },
+    name: { type: 'string' },
+  });
+  if (values.help) return void console.log(HELP['root-key']);
+  if (positionals[0] !== 'create') throw new UsageError(`unknown root-key command '${positionals[0] ?? ''}'; try 'root-key create --workspace <id>'`);
+  const workspaceId = values.workspace as string | undefined;
+  if (!workspaceId) throw new UsageError('root-key create needs --workspace <id>');
+  const permissions = (values.permission as string[] | undefined) ?? [];
+  for (const p of permissions) {
+    const problem = checkRootPermission(p);
+    if (problem) throw new UsageError(problem);
+  }
+  const created = await withStore(configFrom(values), async (store) => {
+    if (!(await store.workspaces.get(workspaceId))) throw new UsageError(`workspace '${workspaceId}' does not exist`);
+    return store.rootKeys.create(
+      workspaceId,
+      permissions.length > 0 ? permissions : ALL_ROOT_PERMISSIONS,
+      values.name as string | undefined,
+    );
+  });
+  console.log(JSON.stringify(created));
+}
+
+const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
+  serve,
+  workspace,
+  'root-key': rootKey,
+};
+
+export async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    console.log(HELP.main);
+    return;
+  }
+  const run = COMMANDS[command];
+  try {
+    if (!run) throw new UsageError(`unknown command '${command}'; run 'latchkey --help'`);
+    await run(rest);
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof ConfigError || err instanceof StoreError) {
+      console.error(`latchkey: ${err.message}`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}

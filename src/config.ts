@@ -1,0 +1,74 @@
+/** Every setting Latchkey reads, from the environment or from command-line flags (flags win). */
+export interface Config {
+  port: number;
+  host: string;
+  /** `sqlite:<path>` (default `sqlite:./data/latchkey.db`) or `postgres://...` */
+  databaseUrl: string;
+  /** `redis://...` for cluster mode: shared rate-limit counters and cache invalidation across nodes. */
+  redisUrl: string | undefined;
+  logLevel: string;
+  /** Largest accepted request body, in bytes. */
+  bodyLimit: number;
+  /** How many keys the verification cache holds before evicting the least recently used. */
+  keyCacheSize: number;
+  /** Name of this node, recorded with analytics events. */
+  nodeId: string;
+  /** Days raw verification events are kept before pruning; rollups are kept. */
+  analyticsRetentionDays: number;
+}
+
+export class ConfigError extends Error {}
+
+const FLAG_TO_ENV: Record<string, string> = {
+  port: 'PORT',
+  host: 'HOST',
+  'database-url': 'LATCHKEY_DATABASE_URL',
+  'redis-url': 'LATCHKEY_REDIS_URL',
+  'log-level': 'LATCHKEY_LOG_LEVEL',
+  'body-limit': 'LATCHKEY_BODY_LIMIT',
+  'key-cache-size': 'LATCHKEY_KEY_CACHE_SIZE',
+  'node-id': 'LATCHKEY_NODE_ID',
+  'analytics-retention-days': 'LATCHKEY_ANALYTICS_RETENTION_DAYS',
+};
+
+export const CONFIG_FLAGS = Object.keys(FLAG_TO_ENV);
+
+function integer(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${name} must be a whole number between ${min} and ${max}, got '${raw}'`);
+  }
+  return n;
+}
+
+/** Builds the config from env, overridden by flags given as `{ 'database-url': '...' }`. */
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  flags: Record<string, string | undefined> = {},
+): Config {
+  const get = (flag: string): string | undefined => flags[flag] ?? env[FLAG_TO_ENV[flag]];
+  const databaseUrl = get('database-url') || 'sqlite:./data/latchkey.db';
+  if (!/^sqlite:.+/.test(databaseUrl) && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError(
+      `LATCHKEY_DATABASE_URL must start with 'sqlite:' or 'postgres://', got '${databaseUrl}'`,
+    );
+  }
+  const redisUrl = get('redis-url') || undefined;
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
+    throw new ConfigError(`LATCHKEY_REDIS_URL must start with 'redis://' or 'rediss://', got '${redisUrl}'`);
+  }
+  return {
+    port: integer('PORT', get('port'), 8080, 0, 65535),
+    host: get('host') || '127.0.0.1',
+    databaseUrl,
+    redisUrl,
+    logLevel: get('log-level') || 'info',
+    bodyLimit: integer('LATCHKEY_BODY_LIMIT', get('body-limit'), 4 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    keyCacheSize: integer('LATCHKEY_KEY_CACHE_SIZE', get('key-cache-size'), 1_000_000, 0, 100_000_000),
+    nodeId: get('node-id') || `node-${process.pid}`,
+    analyticsRetentionDays: integer(
+      'LATCHKEY_ANALYTICS_RETENTION_DAYS', get('analytics-retention-days'), 30, 1, 3650,
+    ),
+  };
+}

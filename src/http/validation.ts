@@ -1,0 +1,58 @@
+import type { FieldError } from './errors.ts';
+
+interface SchemaError {
+  instancePath: string;
+  keyword: string;
+  params: Record<string, unknown>;
+  message?: string;
+}
+
+/** `/ratelimits/0/duration` → `body.ratelimits[0].duration` */
+function fieldPath(instancePath: string, extra?: string): string {
+  let path = 'body';
+  const parts = instancePath.split('/').slice(1);
+  if (extra !== undefined) parts.push(extra);
+  for (const raw of parts) {
+    const part = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    path += /^\d+$/.test(part) ? `[${part}]` : /^[A-Za-z_$][\w$]*$/.test(part) ? `.${part}` : `[${JSON.stringify(part)}]`;
+  }
+  return path;
+}
+
+function describe(e: SchemaError): FieldError {
+  switch (e.keyword) {
+    case 'required': {
+      const location = fieldPath(e.instancePath, String(e.params.missingProperty));
+      return { location, message: `${location} is required` };
+    }
+    case 'additionalProperties': {
+      const location = fieldPath(e.instancePath, String(e.params.additionalProperty));
+      return { location, message: `${location} is not a known field`, fix: 'remove the field' };
+    }
+    case 'type': {
+      const location = fieldPath(e.instancePath);
+      return { location, message: `${location} must be of type ${String(e.params.type)}` };
+    }
+    default: {
+      const location = fieldPath(e.instancePath);
+      return { location, message: `${location} ${e.message ?? 'is invalid'}` };
+    }
+  }
+}
+
+/** Turns schema-validator errors into the API's field errors, one per problem, without repeats. */
+export function toFieldErrors(validation: SchemaError[]): FieldError[] {
+  const seen = new Set<string>();
+  const out: FieldError[] = [];
+  for (const e of validation) {
+    // anyOf/oneOf wrappers only repeat what their branches already said.
+    if (e.keyword === 'anyOf' || e.keyword === 'oneOf') continue;
+    const fe = describe(e);
+    const key = `${fe.location}|${fe.message}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      out.push(fe);
+    }
+  }
+  return out.slice(0, 20);
+}

@@ -1,0 +1,127 @@
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { newId } from './core/ids.ts';
+import { ApiError, errors } from './http/errors.ts';
+import { RootKeyAuthenticator, type Principal } from './http/auth.ts';
+import type { Route } from './http/route.ts';
+import { toFieldErrors } from './http/validation.ts';
+import { routes as allRoutes } from './routes/index.ts';
+import type { Services } from './services.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: Principal;
+  }
+}
+
+// Operations whose every error is sent as application/problem+json, as the official SDK expects.
+const PROBLEM_JSON_OPERATIONS = new Set(['/v2/identities.deleteIdentity']);
+
+function errorContentType(request: FastifyRequest, status: number): string {
+  if (status === 429 || PROBLEM_JSON_OPERATIONS.has(request.routeOptions.url ?? request.url)) {
+    return 'application/problem+json';
+  }
+  const accept = request.headers.accept;
+  if (accept && accept.includes('application/problem+json')) return 'application/problem+json';
+  return 'application/json';
+}
+
+function sendError(request: FastifyRequest, reply: FastifyReply, err: ApiError): FastifyReply {
+  return reply
+    .code(err.status)
+    .type(errorContentType(request, err.status))
+    .send({ meta: { requestId: request.id }, error: err.toBody() });
+}
+
+/** Maps anything thrown while serving a request onto the API's error shape. */
+function toApiError(request: FastifyRequest, err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  const e = err as { code?: string; statusCode?: number; validation?: unknown[]; message?: string };
+  if (e.validation) {
+    const fieldErrors = toFieldErrors(e.validation as Parameters<typeof toFieldErrors>[0]);
+    return errors.invalidInput(
+      `The request body for '${request.routeOptions.url ?? request.url}' is invalid: ${fieldErrors
+        .map((f) => f.message)
+        .join('; ')}`,
+      fieldErrors,
+    );
+  }
+  switch (e.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return errors.bodyTooLarge('The request body is larger than this server accepts.');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return errors.invalidInput('The request body is empty; a JSON body is required.', [
+        { location: 'body', message: 'body is empty' },
+      ]);
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return errors.invalidInput('The Content-Length header does not match the body.', [
+        { location: 'header.content-length', message: 'does not match the body' },
+      ]);
+  }
+  if (err instanceof SyntaxError || e.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+    return errors.invalidInput(`The request body is not valid JSON: ${e.message ?? ''}`.trim(), [
+      { location: 'body', message: 'malformed JSON' },
+    ]);
+  }
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
+    return new ApiError(e.statusCode, 'Bad Request', 'https://unkey.com/docs/errors/unkey/application/invalid_input', e.message ?? 'Bad request', []);
+  }
+  request.log.error({ err }, 'unexpected error');
+  return errors.internal();
+}
+
+export interface ServerOptions {
+  routes?: Route[];
+  logger?: boolean;
+}
+
+/** Builds the HTTP app: envelope, errors, authentication and every operation. */
+export async function buildServer(services: Services, options: ServerOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger === false ? false : { level: services.config.logLevel },
+    // Per-request lines are off: at thousands of verifications a second they would dominate the cost.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: services.config.bodyLimit,
+    genReqId: () => newId('req'),
+    ajv: {
+      customOptions: {
+        removeAdditional: false,
+        coerceTypes: false,
+        useDefaults: false,
+        allErrors: true,
+      },
+    },
+  });
+
+  // Any content type is read as JSON: curl users often forget the header, and the API speaks nothing else.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, parseJson);
+
+  const authenticator = new RootKeyAuthenticator(services.store);
+
+  app.setErrorHandler((err, request, reply) => sendError(request, reply, toApiError(request, err)));
+  app.setNotFoundHandler((request, reply) => sendError(request, reply, errors.routeNotFound(request.method, request.url)));
+
+  app.get('/v2/liveness', async (request) => ({ meta: { requestId: request.id }, data: { message: 'OK' } }));
+
+  for (const route of options.routes ?? allRoutes) {
+    app.post(
+      `/v2/${route.operation}`,
+      {
+        schema: { body: route.body },
+        // Runs after schema validation, so a bad body is a 400 even with a bad root key.
+        preHandler: async (request) => {
+          request.principal = await authenticator.authenticate(request.headers.authorization);
+        },
+      },
+      async (request, reply) => {
+        const result = await route.handler(
+          { requestId: request.id, auth: request.principal!, services, request, reply },
+          request.body as never,
+        );
+        return { meta: { requestId: request.id }, ...result };
+      },
+    );
+  }
+  return app;
+}

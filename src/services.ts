@@ -1,0 +1,12 @@
+import type { Config } from './config.ts';
+import type { Store } from './store/index.ts';
+
+/** A source of the current time in unix ms; tests inject their own to cross windows and refill dates. */
+export type Clock = () => number;
+
+/** Everything a route handler may use. Built once per server by `createServices`. */
+export interface Services {
+  config: Config;
+  store: Store;
+  clock: Clock;
+}
