@@ -44,7 +44,7 @@ export function assertMatchesContract(operation: string, status: number, content
     const a = load();
     const ref = `openapi#/${pointer('paths', path, method, 'responses', String(status), 'content', mediaType, 'schema')}`;
     try {
-      validate = a.compile({ $ref: ref }) as typeof validate;
+      validate = a.compile({ $ref: ref }) as unknown as NonNullable<typeof validate>;
     } catch (err) {
       throw new Error(`the contract has no ${mediaType} response ${status} for ${operation}: ${(err as Error).message}`);
     }

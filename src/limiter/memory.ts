@@ -1,0 +1,73 @@
+import { decide, rollForward, windowSequence, type WindowCounts } from '../core/slidingWindow.ts';
+import type { BatchResult, LimitRequest, LimitResult, RateLimiter } from './types.ts';
+
+interface Entry extends WindowCounts {
+  sequence: number;
+  /** Unix ms after which the entry can no longer affect any decision. */
+  expires: number;
+}
+
+/**
+ * Counters in this process's memory: exact for a single node, since JavaScript runs one check at a time.
+ * Entries older than two windows are swept so memory follows the active keys, not all keys ever seen.
+ */
+export class MemoryRateLimiter implements RateLimiter {
+  private readonly entries = new Map<string, Entry>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(sweepEveryMs = 10_000, private readonly clock: () => number = Date.now) {
+    this.sweeper = setInterval(() => this.sweep(this.clock()), sweepEveryMs);
+    this.sweeper.unref();
+  }
+
+  /** Synchronous core of `check`, for callers on the hot path that must not yield. */
+  checkNow(requests: LimitRequest[], now: number): BatchResult {
+    const results: LimitResult[] = new Array(requests.length);
+    const seen: { key: string; sequence: number; counts: WindowCounts }[] = new Array(requests.length);
+    let passed = true;
+    for (let i = 0; i < requests.length; i++) {
+      const r = requests[i];
+      const key = `${r.key}:${r.duration}`;
+      const sequence = windowSequence(now, r.duration);
+      const stored = this.entries.get(key);
+      const counts = stored ? rollForward(stored, sequence) : { current: 0, previous: 0 };
+      const decision = decide(now, r, counts);
+      results[i] = { allowed: decision.allowed, limit: r.limit, remaining: decision.remaining, reset: decision.reset };
+      seen[i] = { key, sequence, counts };
+      if (!decision.allowed) passed = false;
+    }
+    if (passed) {
+      for (let i = 0; i < requests.length; i++) {
+        const r = requests[i];
+        const { key, sequence, counts } = seen[i];
+        this.entries.set(key, {
+          sequence,
+          current: counts.current + r.cost,
+          previous: counts.previous,
+          expires: (sequence + 2) * r.duration,
+        });
+      }
+    }
+    return { passed, results };
+  }
+
+  async check(requests: LimitRequest[], now: number): Promise<BatchResult> {
+    return this.checkNow(requests, now);
+  }
+
+  async reset(keyPrefix: string): Promise<void> {
+    for (const key of this.entries.keys()) if (key.startsWith(keyPrefix)) this.entries.delete(key);
+  }
+
+  sweep(now: number): void {
+    for (const [key, entry] of this.entries) if (entry.expires <= now) this.entries.delete(key);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+  }
+}
