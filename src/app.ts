@@ -5,6 +5,8 @@ import { buildServer } from './server.ts';
 import type { Clock, Services } from './services.ts';
 import { openStore, type Store } from './store/index.ts';
 import type { ConnectOptions } from './store/connection.ts';
+import { MemoryRateLimiter } from './limiter/memory.ts';
+import { createAnalyticsSink } from './analytics/index.ts';
 
 export interface App {
   server: FastifyInstance;
@@ -21,7 +23,16 @@ export interface AppOptions {
 
 /** Wires the services for one node from its config. */
 export async function createServices(config: Config, store: Store, clock: Clock): Promise<Services> {
-  return { config, store, clock };
+  const limiter = new MemoryRateLimiter(10_000, clock);
+  const analytics = createAnalyticsSink(config, store, clock);
+  return { config, store, clock, limiter, analytics };
+}
+
+/** Releases what the services hold, after the HTTP server stopped: buffered events are written first. */
+export async function closeServices(services: Services): Promise<void> {
+  await services.analytics.close();
+  await services.limiter.close();
+  await services.store.close();
 }
 
 export async function createApp(config: Config, options: AppOptions = {}): Promise<App> {
@@ -36,7 +47,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       if (closed) return;
       closed = true;
       await server.close();
-      await store.close();
+      await closeServices(services);
     },
   };
 }

@@ -1,5 +1,7 @@
 import type { Config } from './config.ts';
 import type { Store } from './store/index.ts';
+import type { RateLimiter } from './limiter/types.ts';
+import type { AnalyticsSink } from './analytics/types.ts';
 
 /** A source of the current time in unix ms; tests inject their own to cross windows and refill dates. */
 export type Clock = () => number;
@@ -9,4 +11,8 @@ export interface Services {
   config: Config;
   store: Store;
   clock: Clock;
+  /** Rate-limit counters: in memory on one node, Redis in a cluster. */
+  limiter: RateLimiter;
+  /** Where verification events go; never awaited on the hot path. */
+  analytics: AnalyticsSink;
 }

@@ -1,0 +1,77 @@
+import autocannon from 'autocannon';
+
+export interface LoadOptions {
+  url: string;
+  /** Request bodies; with several, each request takes the next one in turn. */
+  bodies: string[];
+  headers?: Record<string, string>;
+  connections?: number;
+  /** Seconds. */
+  duration?: number;
+}
+
+export interface LoadResult {
+  requests: number;
+  rps: number;
+  /** Latencies in ms. */
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+}
+
+/** Drives POST load at one URL with autocannon and summarises it. */
+export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  let next = 0;
+  const bodies = options.bodies;
+  const result = await autocannon({
+    url: options.url,
+    method: 'POST',
+    connections: options.connections ?? 50,
+    duration: options.duration ?? 10,
+    headers: { 'content-type': 'application/json', ...options.headers },
+    requests: [
+      {
+        setupRequest: (req: Record<string, unknown>) => {
+          req.body = bodies[next++ % bodies.length];
+          return req;
+        },
+      },
+    ],
+  } as autocannon.Options);
+  return {
+    requests: result.requests.total,
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors,
+    non2xx: result.non2xx,
+  };
+}
+
+export interface Row {
+  scenario: string;
+  result: LoadResult;
+  /** Result to compare against, printed as ratios. */
+  baseline?: LoadResult;
+}
+
+/** Prints a markdown table: req/s, p50, p99 and the ratios to the baseline of each row. */
+export function printTable(title: string, rows: Row[]): string {
+  const lines = [
+    `### ${title}`,
+    '',
+    '| scenario | req/s | p50 ms | p99 ms | non-2xx | req/s ratio | p99 ratio |',
+    '|---|---:|---:|---:|---:|---:|---:|',
+  ];
+  for (const { scenario, result, baseline } of rows) {
+    const ratio = baseline ? (result.rps / baseline.rps).toFixed(2) : '';
+    const p99Ratio = baseline ? (result.p99 / Math.max(baseline.p99, 1)).toFixed(2) : '';
+    lines.push(
+      `| ${scenario} | ${Math.round(result.rps)} | ${result.p50} | ${result.p99} | ${result.non2xx + result.errors} | ${ratio} | ${p99Ratio} |`,
+    );
+  }
+  const text = lines.join('\n');
+  console.log(`\n${text}\n`);
+  return text;
+}

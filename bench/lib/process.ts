@@ -1,0 +1,54 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+
+export interface Spawned {
+  child: ChildProcess;
+  /** Lines the process printed on stdout. */
+  output: string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a process and waits until a line of its stdout matches `ready`. The server under test runs in
+ * its own process, so the load generator never shares its event loop.
+ */
+export async function spawnUntil(
+  command: string,
+  args: string[],
+  ready: RegExp,
+  env: Record<string, string> = {},
+  timeoutMs = 60_000,
+): Promise<Spawned> {
+  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const output: string[] = [];
+  let buffered = '';
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${command} ${args.join(' ')} did not become ready`)), timeoutMs);
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      for (const line of lines) {
+        output.push(line);
+        if (ready.test(line)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${command} exited with ${code} before it was ready`));
+    });
+  });
+  child.stdout!.on('data', (chunk: Buffer) => output.push(...chunk.toString().split('\n').filter(Boolean)));
+  return {
+    child,
+    output,
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    },
+  };
+}
