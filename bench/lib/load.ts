@@ -32,13 +32,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     headers: { 'content-type': 'application/json', ...options.headers },
     requests: [
       {
-        setupRequest: (req: Record<string, unknown>) => {
-          req.body = bodies[next++ % bodies.length];
-          return req;
-        },
+        setupRequest: (req) => ({ ...req, body: bodies[next++ % bodies.length] }),
       },
     ],
-  } as autocannon.Options);
+  });
   return {
     requests: result.requests.total,
     rps: result.requests.average,
