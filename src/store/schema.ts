@@ -64,6 +64,46 @@ export interface RatelimitsTable {
   updated_at: number | null;
 }
 
+export interface PermissionsTable {
+  id: string;
+  workspace_id: string;
+  name: string;
+  slug: string;
+  description: string | null;
+  created_at: number;
+  updated_at: number | null;
+}
+
+export interface RolesTable {
+  id: string;
+  workspace_id: string;
+  name: string;
+  description: string | null;
+  created_at: number;
+  updated_at: number | null;
+}
+
+export interface RolesPermissionsTable {
+  role_id: string;
+  permission_id: string;
+  workspace_id: string;
+  created_at: number;
+}
+
+export interface KeysPermissionsTable {
+  key_id: string;
+  permission_id: string;
+  workspace_id: string;
+  created_at: number;
+}
+
+export interface KeysRolesTable {
+  key_id: string;
+  role_id: string;
+  workspace_id: string;
+  created_at: number;
+}
+
 export interface Database {
   workspaces: WorkspacesTable;
   root_keys: RootKeysTable;
@@ -71,4 +111,9 @@ export interface Database {
   apis: ApisTable;
   identities: IdentitiesTable;
   ratelimits: RatelimitsTable;
+  permissions: PermissionsTable;
+  roles: RolesTable;
+  roles_permissions: RolesPermissionsTable;
+  keys_permissions: KeysPermissionsTable;
+  keys_roles: KeysRolesTable;
 }
