@@ -7,6 +7,15 @@ import identitiesDeleteIdentity from './identities.deleteIdentity.ts';
 import identitiesGetIdentity from './identities.getIdentity.ts';
 import identitiesListIdentities from './identities.listIdentities.ts';
 import identitiesUpdateIdentity from './identities.updateIdentity.ts';
+import permissionsCreatePermission from './permissions.createPermission.ts';
+import permissionsCreateRole from './permissions.createRole.ts';
+import permissionsDeletePermission from './permissions.deletePermission.ts';
+import permissionsDeleteRole from './permissions.deleteRole.ts';
+import permissionsGetPermission from './permissions.getPermission.ts';
+import permissionsGetRole from './permissions.getRole.ts';
+import permissionsListPermissions from './permissions.listPermissions.ts';
+import permissionsListRoles from './permissions.listRoles.ts';
+import permissionsSetRolePermissions from './permissions.setRolePermissions.ts';
 
 /** Every operation the server serves, one module each. */
 export const routes: Route<any>[] = [
@@ -18,4 +27,13 @@ export const routes: Route<any>[] = [
   identitiesGetIdentity,
   identitiesListIdentities,
   identitiesUpdateIdentity,
+  permissionsCreatePermission,
+  permissionsCreateRole,
+  permissionsDeletePermission,
+  permissionsDeleteRole,
+  permissionsGetPermission,
+  permissionsGetRole,
+  permissionsListPermissions,
+  permissionsListRoles,
+  permissionsSetRolePermissions,
 ];

@@ -1,0 +1,53 @@
+import { Type } from '@sinclair/typebox';
+import type { Principal } from '../http/auth.ts';
+import { errors } from '../http/errors.ts';
+import type { Permission, Role } from '../store/rbac.ts';
+import type { Store } from '../store/index.ts';
+
+/** Schema pieces, wire conversions and checks shared by the permission, role and key-RBAC operations. */
+
+export const SLUG_PATTERN = '^[a-zA-Z0-9_:\\-\\.\\*]+$';
+export const PermissionSlug = Type.String({ minLength: 1, maxLength: 128, pattern: SLUG_PATTERN });
+export const RoleName = Type.String({ minLength: 1, maxLength: 128 });
+export const Description = Type.String({ maxLength: 512 });
+/** A role holds at most 100 permissions: that is all a role can report in one answer. */
+export const RolePermissionSlugs = Type.Array(PermissionSlug, { maxItems: 100 });
+
+export const ListBody = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+    cursor: Type.Optional(Type.String({ maxLength: 1024 })),
+    search: Type.Optional(Type.String({ maxLength: 256 })),
+  },
+  { additionalProperties: false },
+);
+
+export function permissionToWire(p: Permission) {
+  const out: { id: string; name: string; slug: string; description?: string } = { id: p.id, name: p.name, slug: p.slug };
+  if (p.description) out.description = p.description;
+  return out;
+}
+
+export function roleToWire(r: Role) {
+  const out: Record<string, unknown> = { id: r.id, name: r.name };
+  if (r.description) out.description = r.description;
+  if (r.permissions.length > 0) out.permissions = r.permissions.map(permissionToWire);
+  return out;
+}
+
+export const permissionNotFound = (reference: string) =>
+  errors.notFound('permission', `The permission '${reference}' does not exist in this workspace.`);
+
+export const roleNotFound = (reference: string) =>
+  errors.notFound('role', `The role '${reference}' does not exist in this workspace.`);
+
+/** Creating permissions on the fly needs its own grant: demands it when any of these slugs is new. */
+export async function requireCreateForNewSlugs(
+  auth: Principal,
+  store: Store,
+  slugs: string[] | undefined,
+): Promise<void> {
+  if (!slugs || slugs.length === 0 || auth.has('rbac.*.create_permission')) return;
+  const missing = await store.rbac.missingSlugs(auth.workspaceId, slugs);
+  if (missing.length > 0) auth.require('rbac.*.create_permission');
+}
