@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { Principal } from '../http/auth.ts';
-import { errors } from '../http/errors.ts';
+import { ApiError, errors } from '../http/errors.ts';
+import { PermissionQuerySyntaxError, parsePermissionQuery, type PermissionQuery } from '../core/permissionQuery.ts';
 import type { Permission, Role } from '../store/rbac.ts';
 import type { Store } from '../store/index.ts';
 
@@ -50,4 +51,20 @@ export async function requireCreateForNewSlugs(
   if (!slugs || slugs.length === 0 || auth.has('rbac.*.create_permission')) return;
   const missing = await store.rbac.missingSlugs(auth.workspaceId, slugs);
   if (missing.length > 0) auth.require('rbac.*.create_permission');
+}
+
+/** Parses the verifyKey permission query; a query that does not parse is a 400 saying what was expected where. */
+export function parsePermissionQueryOrThrow(query: string): PermissionQuery {
+  try {
+    return parsePermissionQuery(query);
+  } catch (err) {
+    if (!(err instanceof PermissionQuerySyntaxError)) throw err;
+    throw new ApiError(
+      400,
+      'Bad Request',
+      'https://unkey.com/docs/errors/user/bad_request/permissions_query_syntax_error',
+      `The permissions query is invalid: ${err.message}`,
+      [{ location: 'body.permissions', message: err.message }],
+    );
+  }
 }
