@@ -511,6 +511,27 @@ export class RbacStore {
     return result;
   }
 
+  /** Gives a new key the direct permissions and roles of another, as a reroll does. */
+  async copyKeyLinks(fromKeyId: string, toKeyId: string, db: Executor = this.db): Promise<void> {
+    const now = Date.now();
+    const permissions = await db.selectFrom('keys_permissions').selectAll().where('key_id', '=', fromKeyId).execute();
+    if (permissions.length > 0) {
+      await db
+        .insertInto('keys_permissions')
+        .values(permissions.map((l) => ({ ...l, key_id: toKeyId, created_at: now })))
+        .onConflict((oc) => oc.columns(['key_id', 'permission_id']).doNothing())
+        .execute();
+    }
+    const roles = await db.selectFrom('keys_roles').selectAll().where('key_id', '=', fromKeyId).execute();
+    if (roles.length > 0) {
+      await db
+        .insertInto('keys_roles')
+        .values(roles.map((l) => ({ ...l, key_id: toKeyId, created_at: now })))
+        .onConflict((oc) => oc.columns(['key_id', 'role_id']).doNothing())
+        .execute();
+    }
+  }
+
   /** Forgets every permission and role link of a key, for when the key itself is removed for good. */
   async removeKey(keyId: string, db: Executor = this.db): Promise<void> {
     await db.deleteFrom('keys_permissions').where('key_id', '=', keyId).execute();

@@ -117,6 +117,21 @@ await describeOnBackends('rbac store: key links', (server) => {
       assert.deepEqual((await rbac().keyAccess([direct, viaRole])).get(viaRole), { permissions: [], roles: [] });
     });
 
+    it('copies the links of one key to another', async () => {
+      const [from, to] = [keyId(), keyId()];
+      const role = slug('role');
+      const p = slug('p');
+      await rbac().createRole(ws(), { name: role, permissions: [slug('q')] });
+      await rbac().addKeyPermissions(ws(), from, [p]);
+      await rbac().addKeyRoles(ws(), from, [role]);
+      await rbac().copyKeyLinks(from, to);
+      const access = await rbac().keyAccess([from, to]);
+      assert.deepEqual(access.get(to), access.get(from));
+      assert.equal(access.get(to)?.roles.length, 1);
+      await rbac().copyKeyLinks(keyId(), to);
+      assert.deepEqual((await rbac().keyAccess([to])).get(to), access.get(from));
+    });
+
     it('forgets every link of a removed key', async () => {
       const key = keyId();
       const role = slug('role');
