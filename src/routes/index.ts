@@ -7,6 +7,11 @@ import identitiesDeleteIdentity from './identities.deleteIdentity.ts';
 import identitiesGetIdentity from './identities.getIdentity.ts';
 import identitiesListIdentities from './identities.listIdentities.ts';
 import identitiesUpdateIdentity from './identities.updateIdentity.ts';
+import keysCreateKey from './keys.createKey.ts';
+import keysGetKey from './keys.getKey.ts';
+import keysUpdateCredits from './keys.updateCredits.ts';
+import keysVerifyKey from './keys.verifyKey.ts';
+import keysWhoami from './keys.whoami.ts';
 
 /** Every operation the server serves, one module each. */
 export const routes: Route<any>[] = [
@@ -18,4 +23,9 @@ export const routes: Route<any>[] = [
   identitiesGetIdentity,
   identitiesListIdentities,
   identitiesUpdateIdentity,
+  keysCreateKey,
+  keysGetKey,
+  keysUpdateCredits,
+  keysVerifyKey,
+  keysWhoami,
 ];
