@@ -16,6 +16,11 @@ import permissionsGetRole from './permissions.getRole.ts';
 import permissionsListPermissions from './permissions.listPermissions.ts';
 import permissionsListRoles from './permissions.listRoles.ts';
 import permissionsSetRolePermissions from './permissions.setRolePermissions.ts';
+import keysCreateKey from './keys.createKey.ts';
+import keysGetKey from './keys.getKey.ts';
+import keysUpdateCredits from './keys.updateCredits.ts';
+import keysVerifyKey from './keys.verifyKey.ts';
+import keysWhoami from './keys.whoami.ts';
 
 /** Every operation the server serves, one module each. */
 export const routes: Route<any>[] = [
@@ -36,4 +41,9 @@ export const routes: Route<any>[] = [
   permissionsListPermissions,
   permissionsListRoles,
   permissionsSetRolePermissions,
+  keysCreateKey,
+  keysGetKey,
+  keysUpdateCredits,
+  keysVerifyKey,
+  keysWhoami,
 ];
