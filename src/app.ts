@@ -9,6 +9,7 @@ import { MemoryRateLimiter } from './limiter/memory.ts';
 import { createAnalyticsSink } from './analytics/index.ts';
 import { InProcessCacheBus, KeyCache } from './cache/index.ts';
 import { Verifier } from './verify/verifier.ts';
+import { permissionsSatisfy } from './core/permissionQuery.ts';
 
 export interface App {
   server: FastifyInstance;
@@ -29,7 +30,15 @@ export async function createServices(config: Config, store: Store, clock: Clock)
   const analytics = createAnalyticsSink(config, store, clock);
   const cacheBus = new InProcessCacheBus();
   const cache = new KeyCache(store.keys, cacheBus, config.keyCacheSize);
-  const verifier = new Verifier({ keys: store.keys, cache, limiter, analytics, clock, nodeId: config.nodeId });
+  const verifier = new Verifier({
+    keys: store.keys,
+    cache,
+    limiter,
+    analytics,
+    clock,
+    nodeId: config.nodeId,
+    evaluatePermissions: permissionsSatisfy,
+  });
   return { config, store, clock, limiter, analytics, cacheBus, cache, verifier };
 }
 

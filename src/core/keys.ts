@@ -55,6 +55,9 @@ export interface NewKey {
   refill?: { amount: number; refillDay: number | null } | null;
   ratelimits?: RatelimitInput[];
   pendingMigrationId?: string;
+  /** Permission slugs (missing ones are created) and role names (which must exist) given to the key. */
+  permissions?: string[];
+  roles?: string[];
 }
 
 /** Three-state changes of updateKey: `undefined` keeps, `null` clears, a value sets. */

@@ -227,3 +227,8 @@ export function missingPermissions(query: PermissionQuery, granted: ReadonlySet<
   collect(query);
   return [...missing];
 }
+
+/** The verify pipeline's permission step: whether a key holding these slugs satisfies the query text. */
+export function permissionsSatisfy(query: string, permissions: readonly string[]): boolean {
+  return evaluatePermissionQuery(parsePermissionQuery(query), new Set(permissions));
+}

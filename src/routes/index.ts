@@ -16,6 +16,12 @@ import permissionsGetRole from './permissions.getRole.ts';
 import permissionsListPermissions from './permissions.listPermissions.ts';
 import permissionsListRoles from './permissions.listRoles.ts';
 import permissionsSetRolePermissions from './permissions.setRolePermissions.ts';
+import keysAddPermissions from './keys.addPermissions.ts';
+import keysAddRoles from './keys.addRoles.ts';
+import keysRemovePermissions from './keys.removePermissions.ts';
+import keysRemoveRoles from './keys.removeRoles.ts';
+import keysSetPermissions from './keys.setPermissions.ts';
+import keysSetRoles from './keys.setRoles.ts';
 import keysCreateKey from './keys.createKey.ts';
 import keysGetKey from './keys.getKey.ts';
 import keysUpdateCredits from './keys.updateCredits.ts';
@@ -41,6 +47,12 @@ export const routes: Route<any>[] = [
   permissionsListPermissions,
   permissionsListRoles,
   permissionsSetRolePermissions,
+  keysAddPermissions,
+  keysAddRoles,
+  keysRemovePermissions,
+  keysRemoveRoles,
+  keysSetPermissions,
+  keysSetRoles,
   keysCreateKey,
   keysGetKey,
   keysUpdateCredits,

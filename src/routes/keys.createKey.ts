@@ -8,6 +8,7 @@ import { apiNotFound } from './apis.getApi.ts';
 import { Credits, Timestamp, requireRemainingForRefill, toRefill } from './keySchemas.ts';
 import type { Principal } from '../http/auth.ts';
 import type { Services } from '../services.ts';
+import { KeyPermissionSlugs, KeyRoleNames, requireCreateForNewSlugs, rethrowUnknownReference } from './rbac.ts';
 
 export const CreateKeyFields = {
   name: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
@@ -49,6 +50,8 @@ export default defineRoute({
       prefix: Type.Optional(Type.String({ minLength: 1, maxLength: 16, pattern: '^[a-zA-Z0-9_]+$' })),
       byteLength: Type.Optional(Type.Integer({ minimum: 16, maximum: 255 })),
       recoverable: Type.Optional(Type.Boolean()),
+      permissions: Type.Optional(KeyPermissionSlugs),
+      roles: Type.Optional(KeyRoleNames),
       ...CreateKeyFields,
     },
     { additionalProperties: false },
@@ -59,6 +62,7 @@ export default defineRoute({
     if (body.recoverable) {
       throw errors.preconditionFailed('This server does not keep recoverable keys: no key encryption is configured.');
     }
+    await requireCreateForNewSlugs(auth, services.store, body.permissions);
     const keyspace = await services.store.keys.keyspaceDefaults(api.keyspaceId);
     const generated = generateKey(body.prefix ?? keyspace.prefix ?? undefined, body.byteLength ?? keyspace.bytes ?? 16);
     const { keyId } = await services.store.keys.create(
@@ -75,9 +79,11 @@ export default defineRoute({
         remaining: credits.remaining,
         refill: credits.refill,
         ratelimits: body.ratelimits,
+        permissions: body.permissions,
+        roles: body.roles,
       },
       services.clock(),
-    );
+    ).catch(rethrowUnknownReference);
     // A hash looked up before this key existed may be cached as missing.
     await services.cache.evictKey(generated.hash);
     return { data: { keyId, key: generated.key } };

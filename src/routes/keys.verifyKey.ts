@@ -2,6 +2,7 @@ import { Type } from '@sinclair/typebox';
 import { defineRoute } from '../http/route.ts';
 import { errors } from '../http/errors.ts';
 import { UnknownRatelimitError } from '../core/verify.ts';
+import { parsePermissionQueryOrThrow } from './rbac.ts';
 
 export default defineRoute({
   operation: 'keys.verifyKey',
@@ -32,6 +33,8 @@ export default defineRoute({
     { additionalProperties: false },
   ),
   async handler({ auth, services, requestId }, body) {
+    // A query that does not parse is bad input whatever the key, so it is refused before any lookup.
+    if (body.permissions !== undefined) parsePermissionQueryOrThrow(body.permissions);
     try {
       // Every outcome, NOT_FOUND included, is an answer with status 200.
       return { data: await services.verifier.verify(auth, body, requestId) };

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { defineRoute } from '../http/route.ts';
-import { PermissionSlug, permissionNotFound } from './rbac.ts';
+import { PermissionSlug, evictKeys, permissionNotFound } from './rbac.ts';
 
 export default defineRoute({
   operation: 'permissions.deletePermission',
@@ -9,6 +9,7 @@ export default defineRoute({
     auth.require('rbac.*.delete_permission');
     const deleted = await services.store.rbac.deletePermission(auth.workspaceId, body.permission);
     if (!deleted) throw permissionNotFound(body.permission);
+    await evictKeys(services, deleted.affectedKeyIds);
     return { data: {} };
   },
 });

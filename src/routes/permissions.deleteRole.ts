@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { defineRoute } from '../http/route.ts';
-import { RoleName, roleNotFound } from './rbac.ts';
+import { RoleName, evictKeys, roleNotFound } from './rbac.ts';
 
 export default defineRoute({
   operation: 'permissions.deleteRole',
@@ -9,6 +9,7 @@ export default defineRoute({
     auth.require('rbac.*.delete_role');
     const deleted = await services.store.rbac.deleteRole(auth.workspaceId, body.role);
     if (!deleted) throw roleNotFound(body.role);
+    await evictKeys(services, deleted.affectedKeyIds);
     return { data: {} };
   },
 });

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { defineRoute } from '../http/route.ts';
-import { RolePermissionSlugs, permissionToWire, requireCreateForNewSlugs, roleNotFound } from './rbac.ts';
+import { RolePermissionSlugs, evictKeys, permissionToWire, requireCreateForNewSlugs, roleNotFound } from './rbac.ts';
 
 export default defineRoute({
   operation: 'permissions.setRolePermissions',
@@ -17,6 +17,7 @@ export default defineRoute({
     await requireCreateForNewSlugs(auth, services.store, body.permissions);
     const updated = await services.store.rbac.setRolePermissions(auth.workspaceId, body.roleId, body.permissions);
     if (!updated) throw roleNotFound(body.roleId);
+    await evictKeys(services, updated.affectedKeyIds);
     return { data: updated.role.permissions.map(permissionToWire) };
   },
 });

@@ -2,8 +2,9 @@ import { Type } from '@sinclair/typebox';
 import type { Principal } from '../http/auth.ts';
 import { ApiError, errors } from '../http/errors.ts';
 import { PermissionQuerySyntaxError, parsePermissionQuery, type PermissionQuery } from '../core/permissionQuery.ts';
-import type { Permission, Role } from '../store/rbac.ts';
+import { UnknownRbacReferenceError, type Permission, type Role } from '../store/rbac.ts';
 import type { Store } from '../store/index.ts';
+import type { Services } from '../services.ts';
 
 /** Schema pieces, wire conversions and checks shared by the permission, role and key-RBAC operations. */
 
@@ -13,6 +14,9 @@ export const RoleName = Type.String({ minLength: 1, maxLength: 128 });
 export const Description = Type.String({ maxLength: 512 });
 /** A role holds at most 100 permissions: that is all a role can report in one answer. */
 export const RolePermissionSlugs = Type.Array(PermissionSlug, { maxItems: 100 });
+/** The permissions and roles a key can be given when it is created or updated. */
+export const KeyPermissionSlugs = Type.Array(PermissionSlug, { maxItems: 1000 });
+export const KeyRoleNames = Type.Array(RoleName, { maxItems: 100 });
 
 export const ListBody = Type.Object(
   {
@@ -41,6 +45,25 @@ export const permissionNotFound = (reference: string) =>
 
 export const roleNotFound = (reference: string) =>
   errors.notFound('role', `The role '${reference}' does not exist in this workspace.`);
+
+/** Beyond this many keys one change drops the whole verification cache rather than key by key. */
+const EVICT_ALL_ABOVE = 1000;
+
+/** Drops the cached records of keys whose permissions or roles changed, before the change is answered. */
+export async function evictKeys(services: Services, keyIds: string[]): Promise<void> {
+  if (keyIds.length === 0) return;
+  if (keyIds.length > EVICT_ALL_ABOVE) return services.cache.evictAll();
+  const hashes = await services.store.rbac.keyHashes(keyIds);
+  await Promise.all(hashes.map((hash) => services.cache.evictKey(hash)));
+}
+
+/** Maps a reference to a permission or role that does not exist onto a 404 naming it; rethrows anything else. */
+export function rethrowUnknownReference(err: unknown): never {
+  if (err instanceof UnknownRbacReferenceError) {
+    throw err.kind === 'role' ? roleNotFound(err.reference) : permissionNotFound(err.reference);
+  }
+  throw err;
+}
 
 /** Creating permissions on the fly needs its own grant: demands it when any of these slugs is new. */
 export async function requireCreateForNewSlugs(

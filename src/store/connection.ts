@@ -94,12 +94,17 @@ async function connectPostgres(url: string, options: ConnectOptions): Promise<Co
   return { db, backend: { kind: 'postgres', pool }, close: () => db.destroy() };
 }
 
-/** Applies every pending migration. Safe to run from several processes at once. */
-export async function migrate(db: Db): Promise<void> {
+/**
+ * Applies every pending migration. Safe to run from several processes at once. With a PostgreSQL schema the
+ * bookkeeping tables are looked for in that schema only: otherwise a copy in any other schema of the database
+ * counts as present and this schema's are never created.
+ */
+export async function migrate(db: Db, schema?: string): Promise<void> {
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => migrations },
     allowUnorderedMigrations: true,
+    ...(schema ? { migrationTableSchema: schema } : {}),
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {

@@ -27,7 +27,7 @@ export class Store {
     this.apis = new ApiStore(db);
     this.identities = new IdentityStore(db);
     this.rbac = new RbacStore(db);
-    this.keys = new KeyStore(db, backend);
+    this.keys = new KeyStore(db, backend, this.rbac);
   }
 
   close(): Promise<void> {
@@ -39,7 +39,7 @@ export class Store {
 export async function openStore(url: string, options: ConnectOptions = {}): Promise<Store> {
   const conn = await connect(url, options);
   try {
-    await migrate(conn.db);
+    await migrate(conn.db, options.schema);
   } catch (err) {
     await conn.close();
     throw err;

@@ -7,6 +7,7 @@ import { replaceRatelimits, toRatelimitConfig } from './identities.ts';
 import { toPage } from './pagination.ts';
 import type { KeysTable } from './schema.ts';
 import { CreditLedger } from './credits.ts';
+import type { RbacStore } from './rbac.ts';
 
 type Executor = Pick<Db, 'selectFrom' | 'insertInto' | 'updateTable' | 'deleteFrom'>;
 
@@ -45,7 +46,11 @@ export class KeyExistsError extends Error {}
 export class KeyStore {
   readonly credits: CreditLedger;
 
-  constructor(private readonly db: Db, backend: Backend) {
+  constructor(
+    private readonly db: Db,
+    backend: Backend,
+    private readonly rbac: RbacStore,
+  ) {
     this.credits = new CreditLedger(db, backend);
   }
 
@@ -83,10 +88,12 @@ export class KeyStore {
       deleted_at: null,
     };
     try {
-      if (key.ratelimits && key.ratelimits.length > 0) {
+      if ((key.ratelimits && key.ratelimits.length > 0) || key.permissions?.length || key.roles?.length) {
         await this.db.transaction().execute(async (trx) => {
           await trx.insertInto('keys').values(row).execute();
-          await replaceRatelimits(trx, key.workspaceId, { keyId: id }, key.ratelimits!, now);
+          await replaceRatelimits(trx, key.workspaceId, { keyId: id }, key.ratelimits ?? [], now);
+          if (key.permissions?.length) await this.rbac.setKeyPermissions(key.workspaceId, id, key.permissions, trx);
+          if (key.roles?.length) await this.rbac.setKeyRoles(key.workspaceId, id, key.roles, trx);
         });
       } else {
         await this.db.insertInto('keys').values(row).execute();
@@ -127,14 +134,14 @@ export class KeyStore {
   async findById(workspaceId: string, keyId: string, db: Executor = this.db): Promise<KeyRecord | undefined> {
     const row = await this.liveKeys(db).where('keys.id', '=', keyId).where('keys.workspace_id', '=', workspaceId).executeTakeFirst();
     if (!row) return undefined;
-    return toKeyRecord(row, await this.keyRatelimits(row.id, db));
+    return this.withAccess(toKeyRecord(row, await this.keyRatelimits(row.id, db)), db);
   }
 
   /** The live key with this hash in any workspace; the caller checks the workspace. */
   async findByHash(hash: string): Promise<KeyRecord | undefined> {
     const row = await this.liveKeys().where('keys.hash', '=', hash).executeTakeFirst();
     if (!row) return undefined;
-    return toKeyRecord(row, await this.keyRatelimits(row.id));
+    return this.withAccess(toKeyRecord(row, await this.keyRatelimits(row.id)));
   }
 
   /** A live identity with its rate limits, or null when it was deleted. */
@@ -181,7 +188,9 @@ export class KeyStore {
         byKey.set(l.key_id!, list);
       }
     }
-    return { items: page.items.map((r) => toKeyRecord(r, byKey.get(r.id) ?? [])), cursor: page.cursor };
+    const access = await this.rbac.keyAccess(page.items.map((r) => r.id));
+    const items = page.items.map((r) => ({ ...toKeyRecord(r, byKey.get(r.id) ?? []), ...access.get(r.id) }));
+    return { items, cursor: page.cursor };
   }
 
   /** Applies three-state changes; returns the key as it was before, or undefined when there is no such key. */
@@ -221,6 +230,7 @@ export class KeyStore {
       if (!key) return undefined;
       if (permanent) {
         await trx.deleteFrom('ratelimits').where('key_id', '=', keyId).execute();
+        await this.rbac.removeKey(keyId, trx);
         await trx.deleteFrom('keys').where('id', '=', keyId).execute();
       } else {
         await trx.updateTable('keys').set({ deleted_at: now }).where('id', '=', keyId).execute();
@@ -272,6 +282,12 @@ export class KeyStore {
       .where('id', '=', migrationId)
       .where('workspace_id', '=', workspaceId)
       .executeTakeFirst();
+  }
+
+  /** Fills in the permission slugs (direct and via roles) and role names of a key. */
+  private async withAccess(key: KeyRecord, db: Executor = this.db): Promise<KeyRecord> {
+    const access = (await this.rbac.keyAccess([key.id], db)).get(key.id)!;
+    return { ...key, permissions: access.permissions, roles: access.roles };
   }
 
   private async keyRatelimits(keyId: string, db: Executor = this.db): Promise<RatelimitConfig[]> {

@@ -511,6 +511,13 @@ export class RbacStore {
     return result;
   }
 
+  /** The hashes of these keys, which the verification cache is keyed by. */
+  async keyHashes(keyIds: string[]): Promise<string[]> {
+    if (keyIds.length === 0) return [];
+    const rows = await this.db.selectFrom('keys').select('hash').where('id', 'in', keyIds).execute();
+    return rows.map((r) => r.hash);
+  }
+
   /** Gives a new key the direct permissions and roles of another, as a reroll does. */
   async copyKeyLinks(fromKeyId: string, toKeyId: string, db: Executor = this.db): Promise<void> {
     const now = Date.now();

@@ -111,7 +111,7 @@ await describeOnBackends('keys.createKey / getKey / whoami', (server) => {
       });
       assert.equal(dup.status, 400);
       assert.equal(dup.body.error.errors[0].location, 'body.ratelimits[1].name');
-      const unknown = await server().call('keys.createKey', { apiId, roles: ['admin'] });
+      const unknown = await server().call('keys.createKey', { apiId, owner: 'admin' });
       assert.equal(unknown.status, 400);
     });
     it('rejects a whoami without a key', async () => {
