@@ -10,7 +10,10 @@ import {
 import { randomAlphanumeric } from '../../src/core/ids.ts';
 import { describeOnBackends } from '../routes.ts';
 
-/** The official SDK drives every permissions operation end to end, typed errors and page iterators included. */
+/**
+ * The official SDK drives every permissions operation and every keys.* permission and role operation end to end,
+ * typed errors and page iterators included, and a verification that follows a role on and off a key.
+ */
 
 const sdk = (serverURL: string, rootKey: string) => new Unkey({ rootKey, serverURL, retryConfig: { strategy: 'none' } });
 
@@ -98,6 +101,72 @@ await describeOnBackends('official SDK: permissions and roles', (server) => {
       await rejectsWith(() => client().permissions.getRole({ role: roleId }), NotFoundErrorResponse);
       await rejectsWith(() => client().permissions.setRolePermissions({ roleId, permissions: [] }), NotFoundErrorResponse);
       await rejectsWith(() => other.permissions.createRole({ name: 'r0' }), ConflictErrorResponse);
+    });
+  });
+
+  describe('keys', () => {
+    it('verifies a permission query through a role, and denies it on the call after the role is removed', async () => {
+      const suffix = randomAlphanumeric(6);
+      const read = 'documents.read';
+      const write = 'documents.write';
+      const { rootKey } = await server().newWorkspace();
+      const unkey = sdk(server().url, rootKey);
+      await unkey.permissions.createPermission({ name: 'Read documents', slug: read });
+      await unkey.permissions.createPermission({ name: 'Write documents', slug: write });
+      const role = `editor-${suffix}`;
+      await unkey.permissions.createRole({ name: role, permissions: [read, write] });
+      const { data: api } = await unkey.apis.createApi({ name: 'documents-api' });
+      const { data: created } = await unkey.keys.createKey({ apiId: api.apiId, name: 'alice' });
+
+      const added = await unkey.keys.addRoles({ keyId: created.keyId, roles: [role] });
+      assert.deepEqual(added.data.map((r) => r.name), [role]);
+      const query = 'documents.read AND (documents.write OR admin)';
+      const valid = await unkey.keys.verifyKey({ key: created.key, permissions: query });
+      assert.equal(valid.data.code, 'VALID');
+      assert.equal(valid.data.valid, true);
+      assert.deepEqual(valid.data.roles, [role]);
+      assert.deepEqual(valid.data.permissions, [read, write]);
+
+      const removed = await unkey.keys.removeRoles({ keyId: created.keyId, roles: [role] });
+      assert.deepEqual(removed.data, []);
+      const denied = await unkey.keys.verifyKey({ key: created.key, permissions: query });
+      assert.equal(denied.data.code, 'INSUFFICIENT_PERMISSIONS');
+      assert.equal(denied.data.valid, false);
+
+      const syntax = await rejectsWith(
+        () => unkey.keys.verifyKey({ key: created.key, permissions: 'documents.read AND (' }),
+        BadRequestErrorResponse,
+      );
+      assert.match(syntax.error.type, /permissions_query_syntax_error$/);
+    });
+
+    it('adds, removes and sets permissions and roles of a key', async () => {
+      const unkey = client();
+      const suffix = randomAlphanumeric(6);
+      const [a, b] = [`a.${suffix}`, `b.${suffix}`];
+      const role = `viewer-${suffix}`;
+      await unkey.permissions.createRole({ name: role, permissions: [a] });
+      const { data: api } = await unkey.apis.createApi({ name: 'rbac-sdk' });
+      const { data: created } = await unkey.keys.createKey({ apiId: api.apiId, permissions: [b] });
+      const keyId = created.keyId;
+
+      const added = await unkey.keys.addPermissions({ keyId, permissions: [a] });
+      assert.deepEqual(added.data.map((p) => p.slug), [a, b]);
+      const removed = await unkey.keys.removePermissions({ keyId, permissions: [a] });
+      assert.deepEqual(removed.data.map((p) => p.slug), [b]);
+      const set = await unkey.keys.setPermissions({ keyId, permissions: [] });
+      assert.deepEqual(set.data, []);
+
+      const roles = await unkey.keys.setRoles({ keyId, roles: [role] });
+      assert.deepEqual(roles.data.map((r) => r.permissions?.map((p) => p.slug)), [[a]]);
+      const got = await unkey.keys.getKey({ keyId });
+      assert.deepEqual(got.data.roles, [role]);
+      assert.deepEqual(got.data.permissions, [a]);
+
+      const missing = await rejectsWith(() => unkey.keys.addRoles({ keyId, roles: ['nobody'] }), NotFoundErrorResponse);
+      assert.match(missing.error.detail, /'nobody'/);
+      const weak = sdk(server().url, await server().newRootKey(['api.*.update_key']));
+      await rejectsWith(() => weak.keys.addPermissions({ keyId, permissions: [a] }), ForbiddenErrorResponse);
     });
   });
 });
