@@ -2,6 +2,7 @@ import type { Route } from '../http/route.ts';
 import apisCreateApi from './apis.createApi.ts';
 import apisDeleteApi from './apis.deleteApi.ts';
 import apisGetApi from './apis.getApi.ts';
+import apisListKeys from './apis.listKeys.ts';
 import identitiesCreateIdentity from './identities.createIdentity.ts';
 import identitiesDeleteIdentity from './identities.deleteIdentity.ts';
 import identitiesGetIdentity from './identities.getIdentity.ts';
@@ -23,8 +24,12 @@ import keysRemoveRoles from './keys.removeRoles.ts';
 import keysSetPermissions from './keys.setPermissions.ts';
 import keysSetRoles from './keys.setRoles.ts';
 import keysCreateKey from './keys.createKey.ts';
+import keysDeleteKey from './keys.deleteKey.ts';
 import keysGetKey from './keys.getKey.ts';
+import keysMigrateKeys from './keys.migrateKeys.ts';
+import keysRerollKey from './keys.rerollKey.ts';
 import keysUpdateCredits from './keys.updateCredits.ts';
+import keysUpdateKey from './keys.updateKey.ts';
 import keysVerifyKey from './keys.verifyKey.ts';
 import keysWhoami from './keys.whoami.ts';
 
@@ -33,6 +38,7 @@ export const routes: Route<any>[] = [
   apisCreateApi,
   apisDeleteApi,
   apisGetApi,
+  apisListKeys,
   identitiesCreateIdentity,
   identitiesDeleteIdentity,
   identitiesGetIdentity,
@@ -54,8 +60,12 @@ export const routes: Route<any>[] = [
   keysSetPermissions,
   keysSetRoles,
   keysCreateKey,
+  keysDeleteKey,
   keysGetKey,
+  keysMigrateKeys,
+  keysRerollKey,
   keysUpdateCredits,
+  keysUpdateKey,
   keysVerifyKey,
   keysWhoami,
 ];

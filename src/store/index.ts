@@ -39,7 +39,7 @@ export class Store {
 export async function openStore(url: string, options: ConnectOptions = {}): Promise<Store> {
   const conn = await connect(url, options);
   try {
-    await migrate(conn.db, options.schema);
+    await migrate(conn.db, conn.schema);
   } catch (err) {
     await conn.close();
     throw err;
