@@ -70,4 +70,7 @@ export interface KeyChanges {
   remaining?: number | null;
   refill?: { amount: number; refillDay: number | null } | null;
   ratelimits?: RatelimitInput[];
+  /** Replace all direct permissions (missing slugs are created) / all roles (names must exist). */
+  permissions?: string[];
+  roles?: string[];
 }

@@ -18,6 +18,8 @@ export const CreateKeyFields = {
   credits: Type.Optional(Credits),
   ratelimits: Type.Optional(RatelimitRequests),
   enabled: Type.Optional(Type.Boolean()),
+  permissions: Type.Optional(KeyPermissionSlugs),
+  roles: Type.Optional(KeyRoleNames),
 };
 
 /** Checks what the schema cannot say about a new key's fields; returns the stored credit settings. */
@@ -50,8 +52,6 @@ export default defineRoute({
       prefix: Type.Optional(Type.String({ minLength: 1, maxLength: 16, pattern: '^[a-zA-Z0-9_]+$' })),
       byteLength: Type.Optional(Type.Integer({ minimum: 16, maximum: 255 })),
       recoverable: Type.Optional(Type.Boolean()),
-      permissions: Type.Optional(KeyPermissionSlugs),
-      roles: Type.Optional(KeyRoleNames),
       ...CreateKeyFields,
     },
     { additionalProperties: false },

@@ -5,6 +5,7 @@ import { normaliseSha256 } from '../core/importedHash.ts';
 import { KeyExistsError } from '../store/keys.ts';
 import { CreateKeyFields, checkNewKeyFields } from './keys.createKey.ts';
 import { apiNotFound } from './apis.getApi.ts';
+import { requireCreateForNewSlugs, rethrowUnknownReference } from './rbac.ts';
 
 export default defineRoute({
   operation: 'keys.migrateKeys',
@@ -36,6 +37,11 @@ export default defineRoute({
     if (!migration) {
       throw errors.notFound('migration', `There is no migration '${body.migrationId}' in this workspace; create one with 'latchkey migration create'.`);
     }
+    // Every role must exist and every new slug be allowed before any key is imported.
+    await requireCreateForNewSlugs(auth, services.store, body.keys.flatMap((k) => k.permissions ?? []));
+    await services.store.rbac
+      .assertRolesExist(auth.workspaceId, body.keys.flatMap((k) => k.roles ?? []))
+      .catch(rethrowUnknownReference);
     const now = services.clock();
     const migrated: { hash: string; keyId: string }[] = [];
     const failed: string[] = [];
@@ -55,6 +61,8 @@ export default defineRoute({
             remaining: credits.remaining,
             refill: credits.refill,
             ratelimits: input.ratelimits,
+            permissions: input.permissions,
+            roles: input.roles,
             pendingMigrationId: migration.id,
           },
           now,
@@ -62,7 +70,7 @@ export default defineRoute({
         await services.cache.evictKey(hash);
         migrated.push({ hash: input.hash, keyId });
       } catch (err) {
-        if (!(err instanceof KeyExistsError)) throw err;
+        if (!(err instanceof KeyExistsError)) rethrowUnknownReference(err);
         failed.push(input.hash);
       }
     }

@@ -36,6 +36,8 @@ export default defineRoute({
       },
       now,
     );
+    // The new key holds the same direct permissions and roles.
+    await services.store.rbac.copyKeyLinks(old.id, keyId);
     await keys.setExpires(old.id, rerolledExpiry(now, body.expiration, old.expires), now);
     await services.cache.evictKey(old.hash);
     await services.cache.evictKey(generated.hash);

@@ -5,6 +5,7 @@ import { ExternalId, Meta, RatelimitRequests } from './schemas.ts';
 import { checkMetaSize, checkUniqueRatelimitNames } from './wire.ts';
 import { CreditsUpdate, KeyId, Timestamp, requireRemainingForRefill, toRefill } from './keySchemas.ts';
 import { keyNotFound, requireKeyAction } from './keyWire.ts';
+import { KeyPermissionSlugs, KeyRoleNames, requireCreateForNewSlugs, rethrowUnknownReference } from './rbac.ts';
 
 /** Absent keeps a field, null clears it, a value sets it. */
 const nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T) => Type.Optional(Type.Union([schema, Type.Null()]));
@@ -21,6 +22,8 @@ export default defineRoute({
       credits: Type.Optional(CreditsUpdate),
       ratelimits: Type.Optional(RatelimitRequests),
       enabled: Type.Optional(Type.Boolean()),
+      permissions: Type.Optional(KeyPermissionSlugs),
+      roles: Type.Optional(KeyRoleNames),
     },
     { additionalProperties: false },
   ),
@@ -31,6 +34,7 @@ export default defineRoute({
     const key = await keys.findById(auth.workspaceId, body.keyId);
     if (!key) throw keyNotFound();
     requireKeyAction(auth, key, 'update_key');
+    await requireCreateForNewSlugs(auth, services.store, body.permissions);
 
     const changes: KeyChanges = {
       name: body.name,
@@ -39,6 +43,8 @@ export default defineRoute({
       expires: body.expires,
       enabled: body.enabled,
       ratelimits: body.ratelimits,
+      permissions: body.permissions,
+      roles: body.roles,
     };
     if (body.credits === null || body.credits?.remaining === null) {
       // Unlimited: a refill has nothing left to refill.
@@ -52,7 +58,7 @@ export default defineRoute({
         changes.refill = toRefill(body.credits.refill, 'credits.refill');
       }
     }
-    const before = await keys.update(auth.workspaceId, key.id, changes, services.clock());
+    const before = await keys.update(auth.workspaceId, key.id, changes, services.clock()).catch(rethrowUnknownReference);
     if (!before) throw keyNotFound();
     await services.cache.evictKey(before.hash);
     return { data: {} };

@@ -219,6 +219,8 @@ export class KeyStore {
       if (changes.ratelimits !== undefined) {
         await replaceRatelimits(trx, workspaceId, { keyId }, changes.ratelimits, now);
       }
+      if (changes.permissions !== undefined) await this.rbac.setKeyPermissions(workspaceId, keyId, changes.permissions, trx);
+      if (changes.roles !== undefined) await this.rbac.setKeyRoles(workspaceId, keyId, changes.roles, trx);
       return before;
     });
   }

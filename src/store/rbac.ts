@@ -287,6 +287,11 @@ export class RbacStore {
     });
   }
 
+  /** Throws UnknownRbacReferenceError naming the first of these role names the workspace has no role for. */
+  async assertRolesExist(workspaceId: string, names: string[]): Promise<void> {
+    await this.rolesByName(this.db, workspaceId, names);
+  }
+
   /** Resolves role names (names only, as keys refer to roles); throws UnknownRbacReferenceError for the first unknown. */
   private async rolesByName(db: Executor, workspaceId: string, names: string[]): Promise<RolesTable[]> {
     const wanted = unique(names);

@@ -1,11 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { randomAlphanumeric } from '../../src/core/ids.ts';
 import { describeOnBackends } from '../routes.ts';
 import { newApi, newKey } from '../keyHelpers.ts';
 import type { TestServer } from '../harness.ts';
 
-/** keys.add/remove/set Permissions and Roles, and roles/permissions given at createKey. */
+/** keys.add/remove/set Permissions and Roles, and the roles and permissions of createKey, updateKey, rerollKey, migrateKeys. */
 
 const unique = (prefix: string) => `${prefix}.${randomAlphanumeric(8).toLowerCase()}`;
 const slugs = (list: { slug: string }[]) => list.map((p) => p.slug);
@@ -107,6 +108,77 @@ await describeOnBackends('keys: permissions and roles', (server) => {
       assert.equal((await server().call('permissions.getPermission', { permission: direct })).status, 200);
     });
 
+    it('updateKey replaces roles and direct permissions, and leaves them when absent', async () => {
+      const [old, fresh, viaRole] = [unique('old'), unique('fresh'), unique('via')];
+      const role = await createRole(server(), [viaRole]);
+      const keyId = await key({ permissions: [old] });
+      const res = await server().call('keys.updateKey', { keyId, permissions: [fresh], roles: [role.name] });
+      assert.equal(res.status, 200);
+      let got = await getKey(server(), keyId);
+      assert.deepEqual(got.permissions, [fresh, viaRole].sort());
+      assert.deepEqual(got.roles, [role.name]);
+      await server().call('keys.updateKey', { keyId, name: 'renamed' });
+      got = await getKey(server(), keyId);
+      assert.deepEqual(got.roles, [role.name]);
+      await server().call('keys.updateKey', { keyId, permissions: [], roles: [] });
+      got = await getKey(server(), keyId);
+      assert.equal(got.permissions, undefined);
+      assert.equal(got.roles, undefined);
+    });
+
+    it('rerollKey gives the new key the same direct permissions and roles', async () => {
+      const [direct, viaRole] = [unique('direct'), unique('via')];
+      const role = await createRole(server(), [viaRole]);
+      const keyId = await key({ permissions: [direct], roles: [role.name] });
+      const res = await server().call('keys.rerollKey', { keyId, expiration: 60_000 });
+      assert.equal(res.status, 200);
+      const got = await getKey(server(), res.body.data.keyId);
+      assert.deepEqual(got.permissions, [direct, viaRole].sort());
+      assert.deepEqual(got.roles, [role.name]);
+      const setOnNew = await server().call('keys.setPermissions', { keyId: res.body.data.keyId, permissions: [] });
+      assert.deepEqual(setOnNew.body.data, []);
+      assert.deepEqual((await getKey(server(), keyId)).permissions, [direct, viaRole].sort());
+    });
+
+    it('migrateKeys imports keys with roles and permissions', async () => {
+      const [direct, viaRole] = [unique('direct'), unique('via')];
+      const role = await createRole(server(), [viaRole]);
+      const migrationId = await server().app.services.store.keys.createMigration(server().workspaceId, 'sha256', Date.now());
+      const hash = createHash('sha256').update(`imported_${randomAlphanumeric(20)}`).digest('hex');
+      const res = await server().call('keys.migrateKeys', {
+        migrationId,
+        apiId: await api(),
+        keys: [{ hash, permissions: [direct], roles: [role.name] }],
+      });
+      assert.equal(res.status, 200);
+      const got = await getKey(server(), res.body.data.migrated[0].keyId);
+      assert.deepEqual(got.permissions, [direct, viaRole].sort());
+      assert.deepEqual(got.roles, [role.name]);
+    });
+
+    it('apis.listKeys reports the permissions and roles of every key', async () => {
+      const listApi = await newApi(server(), 'rbac-list');
+      const p = unique('p');
+      const role = await createRole(server(), [p]);
+      const withRole = (await newKey(server(), listApi, { roles: [role.name] })).keyId;
+      const without = (await newKey(server(), listApi)).keyId;
+      const res = await server().call('apis.listKeys', { apiId: listApi });
+      assert.equal(res.status, 200);
+      const byId = new Map(res.body.data.map((k: { keyId: string }) => [k.keyId, k]));
+      assert.deepEqual((byId.get(withRole) as any).permissions, [p]);
+      assert.deepEqual((byId.get(withRole) as any).roles, [role.name]);
+      assert.equal((byId.get(without) as any).permissions, undefined);
+    });
+
+    it('a key deleted for good leaves no links behind', async () => {
+      const role = await createRole(server());
+      const keyId = await key({ permissions: [unique('p')], roles: [role.name] });
+      assert.equal((await server().call('keys.deleteKey', { keyId, permanent: true })).status, 200);
+      const db = server().app.services.store.db;
+      assert.deepEqual(await db.selectFrom('keys_permissions').select('key_id').where('key_id', '=', keyId).execute(), []);
+      assert.deepEqual(await db.selectFrom('keys_roles').select('key_id').where('key_id', '=', keyId).execute(), []);
+    });
+
     it('deleting a permission or role takes it from the key', async () => {
       const [p, q] = [unique('p'), unique('q')];
       const role = await createRole(server(), [q]);
@@ -203,6 +275,10 @@ await describeOnBackends('keys: permissions and roles', (server) => {
         assert.equal(res.body.error.detail, "Missing permission: 'rbac.*.create_permission'");
       }
       assert.equal((await server().call('permissions.getPermission', { permission: fresh })).status, 404);
+      const updater = await server().newRootKey(['api.*.update_key']);
+      const update = await server().call('keys.updateKey', { keyId, permissions: [fresh] }, updater);
+      assert.equal(update.status, 403);
+      assert.equal(update.body.error.detail, "Missing permission: 'rbac.*.create_permission'");
       const creator = await server().newRootKey(['api.*.create_key']);
       const create = await server().call('keys.createKey', { apiId: await api(), permissions: [fresh] }, creator);
       assert.equal(create.status, 403);
@@ -233,6 +309,28 @@ await describeOnBackends('keys: permissions and roles', (server) => {
       const partial = await server().call('keys.setRoles', { keyId, roles: [role.name, 'missing-too'] });
       assert.equal(partial.status, 404);
       assert.deepEqual((await getKey(server(), keyId)).roles, [role.name]);
+    });
+
+    it('updateKey and migrateKeys with an unknown role change and import nothing', async () => {
+      const [kept, other] = [unique('kept'), unique('other')];
+      const keyId = await key({ permissions: [kept] });
+      const res = await server().call('keys.updateKey', { keyId, name: 'changed', permissions: [other], roles: ['ghost'] });
+      assert.equal(res.status, 404);
+      assert.match(res.body.error.detail, /'ghost'/);
+      const got = await getKey(server(), keyId);
+      assert.deepEqual(got.permissions, [kept]);
+      assert.equal(got.name, undefined);
+      const migrationId = await server().app.services.store.keys.createMigration(server().workspaceId, 'sha256', Date.now());
+      const hash = createHash('sha256').update(randomAlphanumeric(24)).digest('hex');
+      const migrate = await server().call('keys.migrateKeys', {
+        migrationId,
+        apiId: await api(),
+        keys: [{ hash }, { hash: createHash('sha256').update(randomAlphanumeric(24)).digest('hex'), roles: ['ghost'] }],
+      });
+      assert.equal(migrate.status, 404);
+      const db = server().app.services.store.db;
+      const base64 = Buffer.from(hash, 'hex').toString('base64');
+      assert.deepEqual(await db.selectFrom('keys').select('id').where('hash', 'in', [hash, base64]).execute(), []);
     });
 
     it('names a permission to remove that does not exist', async () => {
