@@ -5,7 +5,7 @@
  * them in any case (`ANDROID` stays an identifier); parentheses group; AND binds tighter than OR. A leaf holds when
  * the key's slug list contains the exact string: `api.*` is a literal slug, not a wildcard.
  *
- * Parsing is a single pass over the tokens, so time is linear in the query length. Nesting is capped, which bounds
+ * Parsing is a single pass that reads tokens as it needs them, so time is linear in the query length. Nesting is capped, which bounds
  * the recursion of both the parser and the evaluator far below any stack limit.
  */
 
@@ -20,12 +20,16 @@ export type PermissionQuery =
 
 /** A query that does not parse; `position` is the 0-based character offset the message refers to. */
 export class PermissionQuerySyntaxError extends Error {
-  constructor(
-    message: string,
-    readonly position: number,
-  ) {
+  readonly position: number;
+
+  constructor(message: string, position: number) {
+    // Bad queries are ordinary input, not faults: a stack trace would cost more than the whole parse.
+    const stackTraceLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     super(message);
+    Error.stackTraceLimit = stackTraceLimit;
     this.name = 'PermissionQuerySyntaxError';
+    this.position = position;
   }
 }
 
@@ -35,62 +39,67 @@ type Token =
   | { type: 'lparen' | 'rparen'; text: string; pos: number }
   | { type: 'end'; text: ''; pos: number };
 
+/** 1 for the ASCII codes an identifier may contain: letters, digits and . _ : - * / */
+const IDENT_CHAR = new Uint8Array(128);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-*/') IDENT_CHAR[c.charCodeAt(0)] = 1;
+
 function isIdentChar(code: number): boolean {
-  return (
-    (code >= 48 && code <= 57) || // 0-9
-    (code >= 65 && code <= 90) || // A-Z
-    (code >= 97 && code <= 122) || // a-z
-    code === 46 || // .
-    code === 95 || // _
-    code === 58 || // :
-    code === 45 || // -
-    code === 42 || // *
-    code === 47 // /
-  );
+  return code < 128 && IDENT_CHAR[code] === 1;
 }
 
 function isSpace(code: number): boolean {
   return code === 32 || code === 9 || code === 10 || code === 13;
 }
 
-function tokenize(query: string): Token[] {
-  const tokens: Token[] = [];
-  let i = 0;
-  while (i < query.length) {
+/** Reads tokens on demand, so a query that fails early is never scanned to its end. */
+class Lexer {
+  private offset = 0;
+  current: Token;
+
+  constructor(private readonly query: string) {
+    this.current = this.scan();
+  }
+
+  advance(): void {
+    this.current = this.scan();
+  }
+
+  private scan(): Token {
+    const query = this.query;
+    let i = this.offset;
+    while (i < query.length && isSpace(query.charCodeAt(i))) i++;
+    if (i >= query.length) {
+      this.offset = i;
+      return { type: 'end', text: '', pos: i };
+    }
     const code = query.charCodeAt(i);
-    if (isSpace(code)) {
-      i++;
-    } else if (code === 40) {
-      tokens.push({ type: 'lparen', text: '(', pos: i++ });
-    } else if (code === 41) {
-      tokens.push({ type: 'rparen', text: ')', pos: i++ });
-    } else if (isIdentChar(code)) {
-      const start = i;
-      while (i < query.length && isIdentChar(query.charCodeAt(i))) i++;
-      const text = query.slice(start, i);
-      const upper = text.length <= 3 ? text.toUpperCase() : '';
-      const type = upper === 'AND' ? 'and' : upper === 'OR' ? 'or' : 'ident';
-      tokens.push({ type, text, pos: start });
-    } else {
+    if (code === 40 || code === 41) {
+      this.offset = i + 1;
+      return code === 40 ? { type: 'lparen', text: '(', pos: i } : { type: 'rparen', text: ')', pos: i };
+    }
+    if (!isIdentChar(code)) {
       const char = String.fromCodePoint(query.codePointAt(i)!);
       throw new PermissionQuerySyntaxError(
         `Unexpected character '${char}' at position ${i}. Permission identifiers may only contain letters, digits and . _ : - * /`,
         i,
       );
     }
+    const start = i;
+    while (i < query.length && isIdentChar(query.charCodeAt(i))) i++;
+    this.offset = i;
+    const text = query.slice(start, i);
+    const upper = text.length <= 3 ? text.toUpperCase() : '';
+    return { type: upper === 'AND' ? 'and' : upper === 'OR' ? 'or' : 'ident', text, pos: start };
   }
-  tokens.push({ type: 'end', text: '', pos: query.length });
-  return tokens;
 }
 
 const EXPECT_OPERAND = 'Expected a permission identifier or opening parenthesis.';
 
 class Parser {
-  private index = 0;
   private depth = 0;
   private permissions = 0;
 
-  constructor(private readonly tokens: Token[]) {}
+  constructor(private readonly lexer: Lexer) {}
 
   parse(): PermissionQuery {
     const query = this.parseOr();
@@ -111,13 +120,17 @@ class Parser {
   }
 
   private peek(): Token {
-    return this.tokens[this.index];
+    return this.lexer.current;
+  }
+
+  private advance(): void {
+    this.lexer.advance();
   }
 
   private parseOr(): PermissionQuery {
     const operands = [this.parseAnd()];
     while (this.peek().type === 'or') {
-      this.index++;
+      this.advance();
       operands.push(this.parseAnd());
     }
     return operands.length === 1 ? operands[0] : { kind: 'or', operands };
@@ -126,7 +139,7 @@ class Parser {
   private parseAnd(): PermissionQuery {
     const operands = [this.parseOperand()];
     while (this.peek().type === 'and') {
-      this.index++;
+      this.advance();
       operands.push(this.parseOperand());
     }
     return operands.length === 1 ? operands[0] : { kind: 'and', operands };
@@ -136,7 +149,7 @@ class Parser {
     const token = this.peek();
     switch (token.type) {
       case 'ident':
-        this.index++;
+        this.advance();
         if (++this.permissions > MAX_QUERY_PERMISSIONS) {
           throw new PermissionQuerySyntaxError(
             `Too many permissions: the one at position ${token.pos} exceeds the limit of ${MAX_QUERY_PERMISSIONS} per query.`,
@@ -157,7 +170,7 @@ class Parser {
   }
 
   private parseGroup(open: Token): PermissionQuery {
-    this.index++;
+    this.advance();
     if (this.peek().type === 'rparen') {
       throw new PermissionQuerySyntaxError(
         `Empty parentheses found at position ${open.pos}. Expected a permission identifier or opening parenthesis inside them.`,
@@ -174,7 +187,7 @@ class Parser {
     this.depth--;
     const close = this.peek();
     if (close.type === 'rparen') {
-      this.index++;
+      this.advance();
       return inner;
     }
     if (close.type === 'end') {
@@ -198,7 +211,7 @@ export function parsePermissionQuery(query: string): PermissionQuery {
       MAX_QUERY_LENGTH,
     );
   }
-  return new Parser(tokenize(query)).parse();
+  return new Parser(new Lexer(query)).parse();
 }
 
 /** True when the granted slugs satisfy the query. */
