@@ -30,6 +30,10 @@ function load(): Ajv2020 {
   const verifyLimit = doc.components.schemas.VerifyKeyRatelimitData.properties;
   delete verifyLimit.reset.maximum;
   verifyLimit.id = { anyOf: [verifyLimit.id, { const: '' }] };
+  // deleteRole answers 404 for an unknown role (the behaviour notes win); the document lists no 404 for it,
+  // so it gets the 404 its sibling deletePermission documents.
+  doc.paths['/v2/permissions.deleteRole'].post.responses['404'] ??=
+    doc.paths['/v2/permissions.deletePermission'].post.responses['404'];
   ajv.addSchema(doc, 'openapi');
   return ajv;
 }

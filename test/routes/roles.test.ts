@@ -2,30 +2,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomAlphanumeric } from '../../src/core/ids.ts';
 import { describeOnBackends } from '../routes.ts';
-import { assertMatchesContract } from '../contract.ts';
-import type { TestServer } from '../harness.ts';
 
 const unique = (prefix: string) => `${prefix}.${randomAlphanumeric(8).toLowerCase()}`;
 const slugs = (permissions: { slug: string }[] | undefined) => (permissions ?? []).map((p) => p.slug);
-
-/**
- * deleteRole answers 404 for an unknown role, which the published document does not list; the body is checked
- * against the 404 shape every other operation of the group documents.
- */
-async function deleteRoleRaw(server: TestServer, role: string, key = server.rootKey) {
-  const res = await fetch(`${server.url}/v2/permissions.deleteRole`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
-    body: JSON.stringify({ role }),
-  });
-  const body = await res.json();
-  if (res.status === 404) {
-    assertMatchesContract('permissions.getRole', 404, res.headers.get('content-type') ?? '', body);
-  } else {
-    assertMatchesContract('permissions.deleteRole', res.status, res.headers.get('content-type') ?? '', body);
-  }
-  return { status: res.status, body };
-}
 
 await describeOnBackends('roles', (server) => {
   async function createRole(body: Record<string, unknown> = {}, key?: string) {
@@ -119,7 +98,7 @@ await describeOnBackends('roles', (server) => {
       const roleId = await createRole({ name, permissions: [unique('p')] });
       const rbac = server().app.services.store.rbac;
       await rbac.addKeyRoles(server().workspaceId, 'key_with_role', [name]);
-      const res = await deleteRoleRaw(server(), name);
+      const res = await server().call('permissions.deleteRole', { role: name });
       assert.equal(res.status, 200);
       assert.deepEqual(res.body.data, {});
       assert.equal((await server().call('permissions.getRole', { role: roleId })).status, 404);
@@ -127,7 +106,7 @@ await describeOnBackends('roles', (server) => {
       // The name can be used again.
       await createRole({ name });
       const byId = await createRole();
-      assert.equal((await deleteRoleRaw(server(), byId)).status, 200);
+      assert.equal((await server().call('permissions.deleteRole', { role: byId })).status, 200);
     });
 
     it('allows a role without permissions with only rbac.*.create_role', async () => {
@@ -253,7 +232,7 @@ await describeOnBackends('roles', (server) => {
       assert.match(set.body.error.detail, /role_missing/);
       // No permission was created for the unknown role.
       assert.equal((await server().call('permissions.getPermission', { permission: orphan })).status, 404);
-      const del = await deleteRoleRaw(server(), 'no-such-role');
+      const del = await server().call('permissions.deleteRole', { role: 'no-such-role' });
       assert.equal(del.status, 404);
       assert.match(del.body.error.type, /role_not_found$/);
     });
@@ -271,7 +250,7 @@ await describeOnBackends('roles', (server) => {
       const other = await server().newWorkspace();
       for (const role of [roleId, name]) {
         assert.equal((await server().call('permissions.getRole', { role }, other.rootKey)).status, 404);
-        assert.equal((await deleteRoleRaw(server(), role, other.rootKey)).status, 404);
+        assert.equal((await server().call('permissions.deleteRole', { role }, other.rootKey)).status, 404);
       }
       const set = await server().call('permissions.setRolePermissions', { roleId, permissions: [] }, other.rootKey);
       assert.equal(set.status, 404);
