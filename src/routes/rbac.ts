@@ -8,7 +8,7 @@ import type { Services } from '../services.ts';
 
 /** Schema pieces, wire conversions and checks shared by the permission, role and key-RBAC operations. */
 
-export const SLUG_PATTERN = '^[a-zA-Z0-9_:\\-\\.\\*]+$';
+const SLUG_PATTERN = '^[a-zA-Z0-9_:\\-\\.\\*]+$';
 export const PermissionSlug = Type.String({ minLength: 1, maxLength: 128, pattern: SLUG_PATTERN });
 export const RoleName = Type.String({ minLength: 1, maxLength: 128 });
 export const Description = Type.String({ maxLength: 512 });

@@ -146,6 +146,33 @@ await describeOnBackends('verifyKey: permissions', (server) => {
     });
   });
 
+  describe('200: a change to a role held by very many keys', () => {
+    it('drops the whole cache instead of evicting key by key, and the change is seen at once', async () => {
+      const p = unique('p');
+      const role = unique('crowded');
+      const created = await server().call('permissions.createRole', { name: role, permissions: [p] });
+      const roleId = created.body.data.roleId;
+      const k = await key({ roles: [role] });
+      const bystander = await key();
+      await server().app.services.store.db
+        .insertInto('keys_roles')
+        .values(
+          Array.from({ length: 1000 }, (_, i) => ({
+            key_id: `key_elsewhere${i}`,
+            role_id: roleId,
+            workspace_id: server().workspaceId,
+            created_at: Date.now(),
+          })),
+        )
+        .execute();
+      await warm(k.key);
+      await warm(bystander.key);
+      await server().call('permissions.setRolePermissions', { roleId, permissions: [] });
+      assert.equal(server().app.services.cache.peekKey(hashKey(bystander.key)), undefined);
+      assert.equal((await verify(server(), { key: k.key, permissions: p })).code, 'INSUFFICIENT_PERMISSIONS');
+    });
+  });
+
   describe('400', () => {
     it('refuses a query that does not parse, saying what was expected where', async () => {
       const { key: plaintext } = await key({ permissions: ['a'] });
