@@ -75,7 +75,7 @@ export class KeyStore {
 
   constructor(private readonly db: Db, backend: Backend) {
     this.prepared = new PreparedQueries(db, backend);
-    this.credits = new CreditLedger(db, this.prepared);
+    this.credits = new CreditLedger(db, this.prepared, backend.kind === 'sqlite' ? backend.sqlite : undefined);
   }
 
   /** A live API of the workspace with its keyspace defaults, in one read. */
