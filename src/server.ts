@@ -105,7 +105,8 @@ export async function buildServer(services: Services, options: ServerOptions = {
   app.get('/v2/liveness', async (request) => ({ meta: { requestId: request.id }, data: { message: 'OK' } }));
 
   for (const route of options.routes ?? allRoutes) {
-    app.post(`/v2/${route.operation}`, { schema: { body: route.body } }, async (request, reply) => {
+    const schema = route.response ? { body: route.body, response: { 200: route.response } } : { body: route.body };
+    app.post(`/v2/${route.operation}`, { schema }, async (request, reply) => {
       // Authentication runs in the handler, after schema validation, so a bad body is a 400 even with a
       // bad root key; doing it here rather than in a hook saves a hook round on every request.
       const auth = await authenticator.authenticate(request.headers.authorization);
