@@ -1,6 +1,6 @@
-import { LRUCache } from 'lru-cache';
 import type { IdentityRecord, KeyRecord } from '../core/keys.ts';
 import type { CacheBus, Invalidation } from './bus.ts';
+import { BoundedCache } from './boundedCache.ts';
 
 /** Marks a hash known to have no live key, so repeated unknown keys do not reach the database. */
 const MISSING = Symbol('missing');
@@ -13,13 +13,13 @@ export interface KeyLoader {
 }
 
 /**
- * Keys by hash and identities by id, bounded in count with least-recently-used eviction. Entries never
+ * Keys by hash and identities by id, bounded in count with least-recently-used eviction (by generations). Entries never
  * expire by time: every write that changes a verification's answer publishes an invalidation on the bus,
  * and every node drops the entry before that write answers.
  */
 export class KeyCache {
-  private readonly keys: LRUCache<string, KeySlot> | undefined;
-  private readonly identities: LRUCache<string, IdentitySlot> | undefined;
+  private readonly keys: BoundedCache<string, KeySlot> | undefined;
+  private readonly identities: BoundedCache<string, IdentitySlot> | undefined;
   /** Bumped by every invalidation: a load that started before one must not store what it read. */
   private generation = 0;
   private readonly unsubscribe: () => void;
@@ -29,9 +29,9 @@ export class KeyCache {
     private readonly bus: CacheBus,
     maxEntries: number,
   ) {
-    if (maxEntries > 0) {
-      this.keys = new LRUCache({ max: maxEntries });
-      this.identities = new LRUCache({ max: maxEntries });
+    if (maxEntries >= 2) {
+      this.keys = new BoundedCache(maxEntries);
+      this.identities = new BoundedCache(maxEntries);
     }
     this.unsubscribe = bus.subscribe((message) => this.apply(message));
   }

@@ -39,7 +39,7 @@ export function checkNewKeyFields(
 
 /** The API a key operation targets, with the root key's right to act on it; a missing right looks like a missing API. */
 export async function apiForKeyWrite(services: Services, auth: Principal, apiId: string, action: string) {
-  const api = await services.store.apis.get(auth.workspaceId, apiId);
+  const api = await services.store.keys.apiForKeys(auth.workspaceId, apiId);
   if (!api || !auth.has(`api.*.${action}`, `api.${api.id}.${action}`)) throw apiNotFound();
   return api;
 }
@@ -63,8 +63,7 @@ export default defineRoute({
       throw errors.preconditionFailed('This server does not keep recoverable keys: no key encryption is configured.');
     }
     await requireCreateForNewSlugs(auth, services.store, body.permissions);
-    const keyspace = await services.store.keys.keyspaceDefaults(api.keyspaceId);
-    const generated = generateKey(body.prefix ?? keyspace.prefix ?? undefined, body.byteLength ?? keyspace.bytes ?? 16);
+    const generated = generateKey(body.prefix ?? api.defaultPrefix ?? undefined, body.byteLength ?? api.defaultBytes ?? 16);
     const { keyId } = await services.store.keys.create(
       {
         workspaceId: auth.workspaceId,

@@ -30,7 +30,7 @@ export default defineRoute({
       }
       return { input: k, hash, credits: checkNewKeyFields(k, `keys[${i}].`) };
     });
-    const api = await services.store.apis.get(auth.workspaceId, body.apiId);
+    const api = await services.store.keys.apiForKeys(auth.workspaceId, body.apiId);
     if (!api) throw apiNotFound();
     auth.require('api.*.create_key', `api.${api.id}.create_key`);
     const migration = await services.store.keys.findMigration(auth.workspaceId, body.migrationId);

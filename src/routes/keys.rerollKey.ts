@@ -16,8 +16,9 @@ export default defineRoute({
     if (!old) throw keyNotFound();
     requireKeyAction(auth, old, 'create_key');
     const now = services.clock();
-    const defaults = await keys.keyspaceDefaults(old.keyspaceId);
-    const generated = generateKey(prefixOfStart(old.start) ?? defaults.prefix ?? undefined, defaults.bytes ?? 16);
+    const api = await keys.apiForKeys(auth.workspaceId, old.apiId);
+    if (!api) throw keyNotFound();
+    const generated = generateKey(prefixOfStart(old.start) ?? api.defaultPrefix ?? undefined, api.defaultBytes ?? 16);
     const credits = withRefill(old.credits, now);
     const { keyId } = await keys.create(
       {

@@ -1,6 +1,7 @@
 import { sql, type RawBuilder } from 'kysely';
 import type SqliteDatabase from 'better-sqlite3';
-import type { Backend, Db } from './connection.ts';
+import type { Db } from './connection.ts';
+import type { PreparedQueries } from './prepared.ts';
 import { latestRefillBoundary, withRefill, type RefillConfig } from '../core/credits.ts';
 
 export interface SpendResult {
@@ -22,23 +23,28 @@ function stamp(boundary: number): RawBuilder<number> {
   return sql<number>`(CASE WHEN refill_amount IS NOT NULL AND (last_refill_at IS NULL OR last_refill_at < ${boundary}) THEN CAST(${boundary} AS BIGINT) ELSE last_refill_at END)`;
 }
 
-const EFFECTIVE_NAMED =
-  '(CASE WHEN refill_amount IS NOT NULL AND (last_refill_at IS NULL OR last_refill_at < @boundary) AND remaining < refill_amount THEN refill_amount ELSE remaining END)';
-const SPEND_SQLITE = `UPDATE keys SET remaining = ${EFFECTIVE_NAMED} - @cost,
-  last_refill_at = (CASE WHEN refill_amount IS NOT NULL AND (last_refill_at IS NULL OR last_refill_at < @boundary) THEN @boundary ELSE last_refill_at END)
-  WHERE id = @id AND deleted_at IS NULL AND remaining IS NOT NULL AND ${EFFECTIVE_NAMED} >= @cost
+const EFFECTIVE_POSITIONAL =
+  '(CASE WHEN refill_amount IS NOT NULL AND (last_refill_at IS NULL OR last_refill_at < ?) AND remaining < refill_amount THEN refill_amount ELSE remaining END)';
+/** Parameters: boundary, cost, boundary, boundary, id, boundary, cost. */
+const SPEND = `UPDATE keys SET remaining = ${EFFECTIVE_POSITIONAL} - ?,
+  last_refill_at = (CASE WHEN refill_amount IS NOT NULL AND (last_refill_at IS NULL OR last_refill_at < ?) THEN CAST(? AS BIGINT) ELSE last_refill_at END)
+  WHERE id = ? AND deleted_at IS NULL AND remaining IS NOT NULL AND ${EFFECTIVE_POSITIONAL} >= ?
   RETURNING remaining`;
+const BALANCE = 'SELECT remaining, refill_amount, refill_day, last_refill_at FROM keys WHERE id = ? AND deleted_at IS NULL';
 
 /**
  * Credit balances. Every change is one conditional UPDATE, so a balance never goes below zero and a credit
  * is never spent twice, however many verifications race (row locks on PostgreSQL, one writer on SQLite).
  */
 export class CreditLedger {
-  private readonly sqlite: SqliteDatabase.Database | undefined;
-  private spendStatement: SqliteDatabase.Statement | undefined;
+  private readonly batcher: SqliteSpendBatcher | undefined;
 
-  constructor(private readonly db: Db, backend: Backend) {
-    this.sqlite = backend.kind === 'sqlite' ? backend.sqlite : undefined;
+  constructor(
+    private readonly db: Db,
+    private readonly prepared: PreparedQueries,
+    sqlite?: SqliteDatabase.Database,
+  ) {
+    this.batcher = sqlite ? new SqliteSpendBatcher(sqlite) : undefined;
   }
 
   /**
@@ -47,20 +53,11 @@ export class CreditLedger {
    */
   async spend(keyId: string, cost: number, refillDay: number | null, now: number): Promise<SpendResult | undefined> {
     const boundary = latestRefillBoundary(refillDay, now);
-    let remaining: number | undefined;
-    // On SQLite the statement runs synchronously, unless a transaction is open on the shared connection:
-    // then it queues behind it like any other query, so it can never become part of someone else's transaction.
-    if (this.sqlite && !this.sqlite.inTransaction) {
-      this.spendStatement ??= this.sqlite.prepare(SPEND_SQLITE);
-      const row = this.spendStatement.get({ id: keyId, cost, boundary }) as { remaining: number } | undefined;
-      remaining = row?.remaining;
-    } else {
-      const result = await sql<{ remaining: number }>`UPDATE keys SET remaining = ${effective(boundary)} - ${cost},
-        last_refill_at = ${stamp(boundary)}
-        WHERE id = ${keyId} AND deleted_at IS NULL AND remaining IS NOT NULL AND ${effective(boundary)} >= ${cost}
-        RETURNING remaining`.execute(this.db);
-      remaining = result.rows[0]?.remaining;
-    }
+    const params = [boundary, cost, boundary, boundary, keyId, boundary, cost];
+    const row = this.batcher
+      ? await this.batcher.run(params, () => this.prepared.first<{ remaining: number }>(SPEND, params))
+      : await this.prepared.first<{ remaining: number }>(SPEND, params);
+    const remaining = row?.remaining;
     if (remaining !== undefined) return { ok: true, remaining: Number(remaining) };
     const current = await this.balance(keyId, now);
     return current === undefined || current === null ? undefined : { ok: false, remaining: current };
@@ -68,12 +65,12 @@ export class CreditLedger {
 
   /** The balance as of `now` (refill applied), null when unlimited, undefined when the key is gone. */
   async balance(keyId: string, now: number): Promise<number | null | undefined> {
-    const row = await this.db
-      .selectFrom('keys')
-      .select(['remaining', 'refill_amount', 'refill_day', 'last_refill_at'])
-      .where('id', '=', keyId)
-      .where('deleted_at', 'is', null)
-      .executeTakeFirst();
+    const row = await this.prepared.first<{
+      remaining: number | null;
+      refill_amount: number | null;
+      refill_day: number | null;
+      last_refill_at: number | null;
+    }>(BALANCE, [keyId]);
     if (!row) return undefined;
     const refill: RefillConfig | null =
       row.refill_amount === null ? null : { amount: row.refill_amount, refillDay: row.refill_day };
@@ -112,5 +109,54 @@ export class CreditLedger {
       remaining: row.remaining === null ? null : Number(row.remaining),
       refill: row.refill_amount === null ? null : { amount: Number(row.refill_amount), refillDay: row.refill_day },
     };
+  }
+}
+
+interface PendingSpend {
+  params: unknown[];
+  fallback: () => Promise<{ remaining: number } | undefined>;
+  resolve(row: { remaining: number } | undefined): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * Group commit for SQLite: the deductions of all verifications that arrive in one turn of the event loop
+ * run one after another inside a single transaction, so they share one WAL commit instead of paying one
+ * each. Each is still the same conditional UPDATE, applied in order by the only writer, so the counts stay
+ * exact; every caller gets its answer only after the commit.
+ */
+class SqliteSpendBatcher {
+  private pending: PendingSpend[] = [];
+  private statement: SqliteDatabase.Statement | undefined;
+
+  constructor(private readonly sqlite: SqliteDatabase.Database) {}
+
+  run(params: unknown[], fallback: PendingSpend['fallback']): Promise<{ remaining: number } | undefined> {
+    return new Promise((resolve, reject) => {
+      if (this.pending.length === 0) setImmediate(() => this.flush());
+      this.pending.push({ params, fallback, resolve, reject });
+    });
+  }
+
+  private flush(): void {
+    const batch = this.pending;
+    this.pending = [];
+    // A transaction of the query builder is open on the shared connection: queue behind it one by one.
+    if (this.sqlite.inTransaction) {
+      for (const p of batch) p.fallback().then(p.resolve, p.reject);
+      return;
+    }
+    this.statement ??= this.sqlite.prepare(SPEND);
+    const statement = this.statement;
+    const rows: ({ remaining: number } | undefined)[] = new Array(batch.length);
+    try {
+      this.sqlite.transaction(() => {
+        for (let i = 0; i < batch.length; i++) rows[i] = statement.get(...batch[i].params) as { remaining: number } | undefined;
+      })();
+    } catch (err) {
+      for (const p of batch) p.reject(err);
+      return;
+    }
+    for (let i = 0; i < batch.length; i++) batch[i].resolve(rows[i]);
   }
 }

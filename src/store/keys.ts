@@ -5,9 +5,36 @@ import type { IdentityRecord, KeyChanges, KeyRecord, NewKey } from '../core/keys
 import type { Page, RatelimitConfig } from '../core/model.ts';
 import { replaceRatelimits, toRatelimitConfig } from './identities.ts';
 import { toPage } from './pagination.ts';
-import type { KeysTable } from './schema.ts';
+import type { KeysTable, RatelimitsTable } from './schema.ts';
 import { CreditLedger } from './credits.ts';
 import type { RbacStore } from './rbac.ts';
+import { PreparedQueries } from './prepared.ts';
+
+const KEY_BY_HASH = `SELECT keys.*, apis.id AS api_id FROM keys
+  JOIN apis ON apis.keyspace_id = keys.keyspace_id AND apis.deleted_at IS NULL
+  WHERE keys.hash = ? AND keys.deleted_at IS NULL`;
+const LIMITS_OF_KEY = 'SELECT id, name, "limit", duration, auto_apply FROM ratelimits WHERE key_id = ? ORDER BY created_at, name';
+const LIMITS_OF_IDENTITY =
+  'SELECT id, name, "limit", duration, auto_apply FROM ratelimits WHERE identity_id = ? ORDER BY created_at, name';
+const LIVE_IDENTITY = 'SELECT id, external_id, meta FROM identities WHERE id = ? AND deleted_at IS NULL';
+const API_FOR_KEYS = `SELECT apis.id, apis.keyspace_id, keyspaces.default_prefix, keyspaces.default_bytes FROM apis
+  JOIN keyspaces ON keyspaces.id = apis.keyspace_id
+  WHERE apis.id = ? AND apis.workspace_id = ? AND apis.deleted_at IS NULL`;
+const KEY_COLUMNS = [
+  'id', 'workspace_id', 'keyspace_id', 'hash', 'start', 'name', 'identity_id', 'meta', 'expires', 'enabled', 'remaining',
+  'refill_amount', 'refill_day', 'last_refill_at', 'pending_migration_id', 'created_at', 'updated_at', 'deleted_at',
+] as const;
+const INSERT_KEY = `INSERT INTO keys (${KEY_COLUMNS.join(', ')}) VALUES (${KEY_COLUMNS.map(() => '?').join(', ')})`;
+
+type RatelimitRow = Pick<RatelimitsTable, 'id' | 'name' | 'limit' | 'duration' | 'auto_apply'>;
+
+/** An API as the key operations need it: where its keys live and how new ones are made. */
+export interface KeyApi {
+  id: string;
+  keyspaceId: string;
+  defaultPrefix: string | null;
+  defaultBytes: number | null;
+}
 
 type Executor = Pick<Db, 'selectFrom' | 'insertInto' | 'updateTable' | 'deleteFrom'>;
 
@@ -45,13 +72,24 @@ export class KeyExistsError extends Error {}
 /** Customer keys. Keys of deleted APIs, and soft-deleted keys, do not exist for any reader. */
 export class KeyStore {
   readonly credits: CreditLedger;
+  private readonly prepared: PreparedQueries;
 
   constructor(
     private readonly db: Db,
     backend: Backend,
     private readonly rbac: RbacStore,
   ) {
-    this.credits = new CreditLedger(db, backend);
+    this.prepared = new PreparedQueries(db, backend);
+    this.credits = new CreditLedger(db, this.prepared, backend.kind === 'sqlite' ? backend.sqlite : undefined);
+  }
+
+  /** A live API of the workspace with its keyspace defaults, in one read. */
+  async apiForKeys(workspaceId: string, apiId: string): Promise<KeyApi | undefined> {
+    const row = await this.prepared.first<{ id: string; keyspace_id: string; default_prefix: string | null; default_bytes: number | null }>(
+      API_FOR_KEYS,
+      [apiId, workspaceId],
+    );
+    return row && { id: row.id, keyspaceId: row.keyspace_id, defaultPrefix: row.default_prefix, defaultBytes: row.default_bytes };
   }
 
   private liveKeys(db: Executor = this.db) {
@@ -96,7 +134,7 @@ export class KeyStore {
           if (key.roles?.length) await this.rbac.setKeyRoles(key.workspaceId, id, key.roles, trx);
         });
       } else {
-        await this.db.insertInto('keys').values(row).execute();
+        await this.prepared.rows(INSERT_KEY, KEY_COLUMNS.map((c) => row[c]));
       }
     } catch (err) {
       if (isUniqueViolation(err)) throw new KeyExistsError(key.hash);
@@ -139,27 +177,17 @@ export class KeyStore {
 
   /** The live key with this hash in any workspace; the caller checks the workspace. */
   async findByHash(hash: string): Promise<KeyRecord | undefined> {
-    const row = await this.liveKeys().where('keys.hash', '=', hash).executeTakeFirst();
+    const row = await this.prepared.first<KeyRow>(KEY_BY_HASH, [hash]);
     if (!row) return undefined;
-    return this.withAccess(toKeyRecord(row, await this.keyRatelimits(row.id)));
+    const limits = await this.prepared.rows<RatelimitRow>(LIMITS_OF_KEY, [row.id]);
+    return this.withAccess(toKeyRecord(row, limits.map(toRatelimitConfig)));
   }
 
   /** A live identity with its rate limits, or null when it was deleted. */
   async identity(identityId: string): Promise<IdentityRecord | null> {
-    const row = await this.db
-      .selectFrom('identities')
-      .select(['id', 'external_id', 'meta'])
-      .where('id', '=', identityId)
-      .where('deleted_at', 'is', null)
-      .executeTakeFirst();
+    const row = await this.prepared.first<{ id: string; external_id: string; meta: string }>(LIVE_IDENTITY, [identityId]);
     if (!row) return null;
-    const limits = await this.db
-      .selectFrom('ratelimits')
-      .selectAll()
-      .where('identity_id', '=', identityId)
-      .orderBy('created_at')
-      .orderBy('name')
-      .execute();
+    const limits = await this.prepared.rows<RatelimitRow>(LIMITS_OF_IDENTITY, [identityId]);
     return { id: row.id, externalId: row.external_id, meta: JSON.parse(row.meta), ratelimits: limits.map(toRatelimitConfig) };
   }
 
@@ -259,16 +287,6 @@ export class KeyStore {
       .set({ pending_migration_id: null, start, updated_at: now })
       .where('id', '=', keyId)
       .execute();
-  }
-
-  /** The prefix and length new keys of a keyspace get when the request names none. */
-  async keyspaceDefaults(keyspaceId: string): Promise<{ prefix: string | null; bytes: number | null }> {
-    const row = await this.db
-      .selectFrom('keyspaces')
-      .select(['default_prefix', 'default_bytes'])
-      .where('id', '=', keyspaceId)
-      .executeTakeFirst();
-    return { prefix: row?.default_prefix ?? null, bytes: row?.default_bytes ?? null };
   }
 
   async createMigration(workspaceId: string, algorithm: string, now: number): Promise<string> {

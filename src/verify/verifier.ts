@@ -66,6 +66,17 @@ export interface VerifierDeps {
 
 type SyncLimiter = RateLimiter & { checkNow(requests: LimitRequest[], now: number): BatchResult };
 
+interface KeyShape {
+  identity: IdentityRecord | null;
+  base: VerifyData;
+  autoPlanned: PlannedLimit[];
+  autoRequests: LimitRequest[];
+}
+
+function toRequests(planned: PlannedLimit[]): LimitRequest[] {
+  return planned.map((p) => ({ key: p.counter, limit: p.limit, duration: p.duration, cost: p.cost }));
+}
+
 const NOT_FOUND: VerifyData = Object.freeze({ valid: false, code: 'NOT_FOUND' }) as VerifyData;
 
 /**
@@ -74,6 +85,7 @@ const NOT_FOUND: VerifyData = Object.freeze({ valid: false, code: 'NOT_FOUND' })
  */
 export class Verifier {
   private readonly syncLimiter: SyncLimiter | undefined;
+  private readonly shapes = new WeakMap<KeyRecord, KeyShape>();
 
   constructor(private readonly deps: VerifierDeps) {
     const limiter = deps.limiter as Partial<SyncLimiter>;
@@ -106,7 +118,8 @@ export class Verifier {
       identity = cached !== undefined ? cached : await cache.loadIdentity(key.identityId);
     }
 
-    const data = describe(key, identity);
+    const shape = this.shapeOf(key, identity);
+    const data: VerifyData = { ...shape.base };
     let code: VerifyCode | undefined = precheck(key, now);
     if (
       code === undefined &&
@@ -117,9 +130,9 @@ export class Verifier {
       code = 'INSUFFICIENT_PERMISSIONS';
     }
     if (code === undefined) {
-      const planned = planRatelimits(key, identity, input.ratelimits);
+      const planned = input.ratelimits?.length ? planRatelimits(key, identity, input.ratelimits) : shape.autoPlanned;
       if (planned.length > 0) {
-        const batch = await this.check(planned, now);
+        const batch = await this.check(planned === shape.autoPlanned ? shape.autoRequests : toRequests(planned), now);
         data.ratelimits = planned.map((p, i) => toVerifyRatelimit(p, batch.results[i], batch.passed));
         if (!batch.passed) code = 'RATE_LIMITED';
       }
@@ -140,9 +153,21 @@ export class Verifier {
     return data;
   }
 
-  private check(planned: PlannedLimit[], now: number): BatchResult | Promise<BatchResult> {
-    const requests: LimitRequest[] = planned.map((p) => ({ key: p.counter, limit: p.limit, duration: p.duration, cost: p.cost }));
+  private check(requests: LimitRequest[], now: number): BatchResult | Promise<BatchResult> {
     return this.syncLimiter ? this.syncLimiter.checkNow(requests, now) : this.deps.limiter.check(requests, now);
+  }
+
+  /**
+   * What does not change between verifications of a cached key: the answer's fixed fields and the
+   * auto-applied limits. Cached records are replaced, never changed, so this is kept per record pair.
+   */
+  private shapeOf(key: KeyRecord, identity: IdentityRecord | null): KeyShape {
+    const known = this.shapes.get(key);
+    if (known && known.identity === identity) return known;
+    const autoPlanned = planRatelimits(key, identity, undefined);
+    const shape: KeyShape = { identity, base: describe(key, identity), autoPlanned, autoRequests: toRequests(autoPlanned) };
+    this.shapes.set(key, shape);
+    return shape;
   }
 
   private record(
