@@ -26,7 +26,7 @@ export class Store {
     this.rootKeys = new RootKeyStore(db);
     this.apis = new ApiStore(db);
     this.identities = new IdentityStore(db);
-    this.rbac = new RbacStore(db);
+    this.rbac = new RbacStore(db, backend);
     this.keys = new KeyStore(db, backend, this.rbac);
   }
 

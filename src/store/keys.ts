@@ -180,7 +180,7 @@ export class KeyStore {
     const row = await this.prepared.first<KeyRow>(KEY_BY_HASH, [hash]);
     if (!row) return undefined;
     const limits = await this.prepared.rows<RatelimitRow>(LIMITS_OF_KEY, [row.id]);
-    return this.withAccess(toKeyRecord(row, limits.map(toRatelimitConfig)));
+    return { ...toKeyRecord(row, limits.map(toRatelimitConfig)), ...(await this.rbac.accessOfKey(row.id)) };
   }
 
   /** A live identity with its rate limits, or null when it was deleted. */
