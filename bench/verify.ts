@@ -133,13 +133,29 @@ async function main(): Promise<void> {
   }));
   const title = `verifyKey, ${connections} connections, ${duration} s per run, median of ${rounds} alternating rounds`;
   let text = printTable(title, rows);
-  const plain = median(measured.get(SCENARIOS.plain)!);
-  if (measured.has(SCENARIOS.warm)) {
-    const warm = median(measured.get(SCENARIOS.warm)!);
-    const line = `${bulkCount} keys warm vs small store (plain key): ${(warm.rps / plain.rps).toFixed(2)}x req/s, p99 ${warm.p99} vs ${plain.p99} ms`;
-    console.log(line);
-    text += `\n\n${line}`;
+  // Ratios of runs made back to back in the same round, whose noise is shared; then their median.
+  const perRound = (scenario: string, against: string) => {
+    const a = measured.get(scenario) ?? [];
+    const b = measured.get(against) ?? [];
+    return a.map((r, i) => ({ rps: r.rps / b[i].rps, p99: r.p99 / Math.max(1, b[i].p99) }));
+  };
+  const lines = ['', '| per-round ratio (median of rounds) | req/s | p99 | rounds (req/s) |', '|---|---:|---:|---|'];
+  const comparisons: [string, string, string][] = [
+    ['plain key / baseline', SCENARIOS.plain, SCENARIOS.baseline],
+    ['identity + limit + credits / baseline', SCENARIOS.identity, SCENARIOS.baseline],
+    [`${bulkCount} keys warm / plain key`, SCENARIOS.warm, SCENARIOS.plain],
+    [`${bulkCount} keys cold / plain key`, SCENARIOS.cold, SCENARIOS.plain],
+  ];
+  for (const [label, scenario, against] of comparisons) {
+    const ratios = perRound(scenario, against);
+    if (ratios.length === 0) continue;
+    const mid = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)];
+    lines.push(
+      `| ${label} | ${mid(ratios.map((r) => r.rps)).toFixed(2)} | ${mid(ratios.map((r) => r.p99)).toFixed(2)} | ${ratios.map((r) => r.rps.toFixed(2)).join(', ')} |`,
+    );
   }
+  console.log(lines.join('\n'));
+  text += lines.join('\n');
   writeFileSync(join(tmp, 'verify-last.md'), text + '\n');
 }
 

@@ -1,6 +1,7 @@
 import type { Db, Backend } from './connection.ts';
 import { isUniqueViolation } from './connection.ts';
 import { newId } from '../core/ids.ts';
+import { latestRefillBoundary } from '../core/credits.ts';
 import type { IdentityRecord, KeyChanges, KeyRecord, NewKey } from '../core/keys.ts';
 import type { Page, RatelimitConfig } from '../core/model.ts';
 import { replaceRatelimits, toRatelimitConfig } from './identities.ts';
@@ -237,6 +238,11 @@ export class KeyStore {
       if (changes.expires !== undefined) set.expires = changes.expires;
       if (changes.enabled !== undefined) set.enabled = changes.enabled ? 1 : 0;
       if (changes.remaining !== undefined) set.remaining = changes.remaining;
+      const refill = before.credits.refill;
+      if (changes.remaining != null && changes.refill === undefined && refill) {
+        // A balance set by hand replaces a refill that was due but not yet applied.
+        set.last_refill_at = Math.max(before.credits.lastRefillAt ?? 0, latestRefillBoundary(refill.refillDay, now));
+      }
       if (changes.refill !== undefined) {
         set.refill_amount = changes.refill?.amount ?? null;
         set.refill_day = changes.refill?.refillDay ?? null;

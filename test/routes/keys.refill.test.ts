@@ -64,6 +64,17 @@ await describeOnBackends(
         assert.equal(dec.body.data.remaining, 3);
         assert.equal((await verify(server(), { key })).credits, 2, 'the refill of Aug 2 is not applied again');
       });
+
+      it('a balance set by updateKey after a boundary replaces the refill that was due', async () => {
+        clock.set(at(2031, 9, 1, 12));
+        const apiId = await newApi(server());
+        const { key, keyId } = await newKey(server(), apiId, { credits: { remaining: 0, refill: { interval: 'daily', amount: 10 } } });
+        clock.set(at(2031, 9, 2, 12));
+        await server().call('keys.updateKey', { keyId, credits: { remaining: 2 } });
+        assert.equal((await verify(server(), { key })).credits, 1);
+        clock.set(at(2031, 9, 3, 0));
+        assert.equal((await verify(server(), { key })).credits, 9, 'the next boundary refills as usual');
+      });
     });
   },
   { clock: clock.now },

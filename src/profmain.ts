@@ -1,2 +1,0 @@
-import { main } from './cli.ts';
-await main(['serve']);
