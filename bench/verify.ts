@@ -6,7 +6,7 @@
  */
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { runLoad, printTable, type LoadResult, type Row } from './lib/load.ts';
+import { median, runLoad, printTable, type LoadResult, type Row } from './lib/load.ts';
 import { spawnUntil, type Spawned } from './lib/process.ts';
 import { BENCH_ROOT_KEY, bulkKey, seedBulkStore, seedSmallStore } from './seed.ts';
 
@@ -63,21 +63,6 @@ async function expectCode(url: string, key: string, code: string): Promise<void>
   });
   const body = (await res.json()) as { data?: { code?: string } };
   if (body.data?.code !== code) throw new Error(`expected ${code} for a benchmark key, got ${JSON.stringify(body)}`);
-}
-
-function median(results: LoadResult[]): LoadResult {
-  const mid = (values: number[]) => {
-    const sorted = [...values].sort((a, b) => a - b);
-    return sorted[Math.floor(sorted.length / 2)];
-  };
-  return {
-    requests: mid(results.map((r) => r.requests)),
-    rps: mid(results.map((r) => r.rps)),
-    p50: mid(results.map((r) => r.p50)),
-    p99: mid(results.map((r) => r.p99)),
-    errors: results.reduce((n, r) => n + r.errors, 0),
-    non2xx: results.reduce((n, r) => n + r.non2xx, 0),
-  };
 }
 
 async function main(): Promise<void> {

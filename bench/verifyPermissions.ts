@@ -5,7 +5,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { runLoad, printTable, type LoadResult, type Row } from './lib/load.ts';
+import { median, runLoad, printTable, type LoadResult, type Row } from './lib/load.ts';
 import { spawnUntil } from './lib/process.ts';
 import { BENCH_ROOT_KEY, seedSmallStore } from './seed.ts';
 
@@ -26,18 +26,6 @@ async function call(url: string, operation: string, body: unknown): Promise<any>
   const json = (await res.json()) as any;
   if (res.status !== 200) throw new Error(`${operation} answered ${res.status}: ${JSON.stringify(json)}`);
   return json.data;
-}
-
-function median(results: LoadResult[]): LoadResult {
-  const mid = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
-  return {
-    requests: mid(results.map((r) => r.requests)),
-    rps: mid(results.map((r) => r.rps)),
-    p50: mid(results.map((r) => r.p50)),
-    p99: mid(results.map((r) => r.p99)),
-    errors: results.reduce((n, r) => n + r.errors, 0),
-    non2xx: results.reduce((n, r) => n + r.non2xx, 0),
-  };
 }
 
 async function main(): Promise<void> {
