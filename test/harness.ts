@@ -73,7 +73,7 @@ export interface TestServer {
    * POSTs to `/v2/<operation>` and checks the answer against the contract's response schema.
    * `key: null` sends no Authorization header.
    */
-  call<T = any>(operation: string, body: unknown, key?: string | null, init?: { headers?: Record<string, string>; raw?: string }): Promise<CallResult<T>>;
+  call<T = any>(operation: string, body: unknown, key?: string | null, init?: { headers?: Record<string, string>; raw?: string | Uint8Array }): Promise<CallResult<T>>;
   close(): Promise<void>;
 }
 
@@ -133,7 +133,7 @@ export async function startServer(backend: BackendName, options: StartOptions = 
       const res = await fetch(`${url}/v2/${operation}`, {
         method: 'POST',
         headers,
-        body: init.raw ?? JSON.stringify(body),
+        body: (init.raw ?? JSON.stringify(body)) as BodyInit,
       });
       const text = await res.text();
       let parsed: unknown;
