@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
 import { CONFIG_FLAGS, ConfigError, loadConfig, type Config } from './config.ts';
-import { bootstrap, createApp } from './app.ts';
 import { checkRootPermission, ALL_ROOT_PERMISSIONS } from './core/rootPermissions.ts';
-import { openStore, StoreError, type Store } from './store/index.ts';
+import { StoreError } from './store/errors.ts';
+import type { Store } from './store/index.ts';
 
 /** An error the user can fix: printed as one line, without a stack trace. */
 export class UsageError extends Error {}
@@ -41,13 +41,17 @@ Options (each also read from the environment variable in brackets):
   --analytics-retention-days <n> days raw verification events are kept [LATCHKEY_ANALYTICS_RETENTION_DAYS]`,
   workspace: `Usage: latchkey workspace create --name <name> [--database-url <url>]
 
-Creates a workspace and prints {"workspaceId": "..."} as the last line of output.`,
+Creates a workspace and prints {"workspaceId": "..."} as the last line of output.
+The database is --database-url or LATCHKEY_DATABASE_URL (default sqlite:./data/latchkey.db);
+a server may be running on it meanwhile.`,
   'root-key': `Usage: latchkey root-key create --workspace <id> [--permission <tuple>]... [--name <name>]
                                 [--database-url <url>]
 
 Creates a root key for the workspace and prints {"keyId": "...", "key": "..."} as the last
 line of output. The key is shown only this once. Each --permission is a tuple such as
-api.*.create_key or identity.*.read_identity; without any, the key gets every permission.`,
+api.*.create_key or identity.*.read_identity; without any, the key gets every permission.
+The database is --database-url or LATCHKEY_DATABASE_URL (default sqlite:./data/latchkey.db);
+a server may be running on it meanwhile, and accepts the new key at once.`,
   migration: `Usage: latchkey migration create --workspace <id> [--algorithm sha256] [--database-url <url>]
 
 Creates a key migration for the workspace and prints {"migrationId": "..."} as the last line of
@@ -73,7 +77,10 @@ function configFrom(values: Record<string, unknown>): Config {
   return loadConfig(process.env, flags);
 }
 
+// The server and the database drivers are loaded only by the commands that use them, so that --help
+// and mistakes in the arguments answer at once.
 async function withStore<T>(config: Config, fn: (store: Store) => Promise<T>): Promise<T> {
+  const { openStore } = await import('./store/index.ts');
   const store = await openStore(config.databaseUrl);
   try {
     return await fn(store);
@@ -86,15 +93,8 @@ async function serve(args: string[]): Promise<void> {
   const { values } = parse(args, CONFIG_OPTIONS);
   if (values.help) return void console.log(HELP.serve);
   const config = configFrom(values);
+  const { bootstrap, createApp } = await import('./app.ts');
   const app = await createApp(config);
-  const first = await bootstrap(app.services.store);
-  if (first) {
-    const line = '='.repeat(72);
-    console.log(
-      `${line}\nFirst start: created workspace ${first.workspaceId} and a root key with every permission.\n` +
-        `Root key (shown only this once, store it now):\n\n    ${first.key}\n\n${line}`,
-    );
-  }
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -111,6 +111,26 @@ async function serve(args: string[]): Promise<void> {
     await app.close();
     throw new UsageError(`cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`);
   }
+  // Only once the server is up: a start that fails prints no key. Until the key exists no request can
+  // authenticate, so serving first is safe.
+  const first = await bootstrap(app.services.store);
+  if (first) {
+    const line = '='.repeat(72);
+    console.log(
+      `${line}\nFirst start: created workspace ${first.workspaceId} and a root key with every permission.\n` +
+        `Root key (shown only this once, store it now):\n\n    ${first.key}\n\n${line}`,
+    );
+  }
+  const address = app.server.server.address();
+  if (address && typeof address === 'object') {
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    console.log(`Latchkey listening on http://${host}:${address.port} (database ${redact(config.databaseUrl)})`);
+  }
+}
+
+/** The database URL without its password, fit to print. */
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
 }
 
 async function workspace(args: string[]): Promise<void> {

@@ -1,10 +1,11 @@
-import { mkdirSync, accessSync, constants, existsSync } from 'node:fs';
+import { mkdirSync, accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import type { Database } from './schema.ts';
 import { migrations } from './migrations/index.ts';
+import { StoreError } from './errors.ts';
 
 export type Db = Kysely<Database>;
 
@@ -20,7 +21,7 @@ export interface Connection {
   close(): Promise<void>;
 }
 
-export class StoreError extends Error {}
+export { StoreError };
 
 // PostgreSQL returns BIGINT and NUMERIC as strings; every such column here holds values well inside 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -37,11 +38,34 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
   return connectPostgres(url, options);
 }
 
+/**
+ * Creates the directory and its missing parents one by one. Node's recursive mkdir never returns on some
+ * virtual file systems (a path under /proc spins forever), so it is not used.
+ */
+function ensureDirectory(dir: string): void {
+  const missing: string[] = [];
+  let current = dir;
+  while (!existsSync(current)) {
+    missing.unshift(current);
+    const parent = dirname(current);
+    if (parent === current) break;
+    current = parent;
+  }
+  if (missing.length === 0 && !statSync(dir).isDirectory()) throw new Error(`${dir} is not a directory`);
+  for (const d of missing) mkdirSync(d);
+}
+
+/** The most useful message of a connection error: a refused dual-stack connect has an empty one. */
+function reason(err: unknown): string {
+  const e = err as { message?: string; code?: string; errors?: { message?: string }[] };
+  return e?.message || e?.errors?.[0]?.message || e?.code || String(err);
+}
+
 function connectSqlite(pathSpec: string): Connection {
   const path = pathSpec === ':memory:' ? pathSpec : resolve(pathSpec);
   if (path !== ':memory:') {
     try {
-      mkdirSync(dirname(path), { recursive: true });
+      ensureDirectory(dirname(path));
       accessSync(dirname(path), constants.W_OK);
       if (existsSync(path)) accessSync(path, constants.R_OK | constants.W_OK);
     } catch (err) {
@@ -90,7 +114,7 @@ async function connectPostgres(url: string, options: ConnectOptions): Promise<Co
   } catch (err) {
     await pool.end().catch(() => {});
     const where = url.replace(/\/\/[^@/]*@/, '//***@');
-    throw new StoreError(`cannot connect to PostgreSQL at ${where}: ${(err as Error).message || String(err)}`);
+    throw new StoreError(`cannot connect to PostgreSQL at ${where}: ${reason(err)}`);
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, backend: { kind: 'postgres', pool }, schema, close: () => db.destroy() };
