@@ -7,6 +7,12 @@ import identitiesDeleteIdentity from './identities.deleteIdentity.ts';
 import identitiesGetIdentity from './identities.getIdentity.ts';
 import identitiesListIdentities from './identities.listIdentities.ts';
 import identitiesUpdateIdentity from './identities.updateIdentity.ts';
+import ratelimitDeleteOverride from './ratelimit.deleteOverride.ts';
+import ratelimitGetOverride from './ratelimit.getOverride.ts';
+import ratelimitLimit from './ratelimit.limit.ts';
+import ratelimitListOverrides from './ratelimit.listOverrides.ts';
+import ratelimitMultiLimit from './ratelimit.multiLimit.ts';
+import ratelimitSetOverride from './ratelimit.setOverride.ts';
 
 /** Every operation the server serves, one module each. */
 export const routes: Route<any>[] = [
@@ -18,4 +24,10 @@ export const routes: Route<any>[] = [
   identitiesGetIdentity,
   identitiesListIdentities,
   identitiesUpdateIdentity,
+  ratelimitDeleteOverride,
+  ratelimitGetOverride,
+  ratelimitLimit,
+  ratelimitListOverrides,
+  ratelimitMultiLimit,
+  ratelimitSetOverride,
 ];

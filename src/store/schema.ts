@@ -64,6 +64,28 @@ export interface RatelimitsTable {
   updated_at: number | null;
 }
 
+export interface RatelimitNamespacesTable {
+  id: string;
+  workspace_id: string;
+  name: string;
+  created_at: number;
+  updated_at: number | null;
+  deleted_at: number | null;
+}
+
+/** Per-identifier limits of a namespace; `identifier` may contain `*` wildcards. */
+export interface RatelimitOverridesTable {
+  id: string;
+  workspace_id: string;
+  namespace_id: string;
+  identifier: string;
+  limit: number;
+  duration: number;
+  created_at: number;
+  updated_at: number | null;
+  deleted_at: number | null;
+}
+
 export interface Database {
   workspaces: WorkspacesTable;
   root_keys: RootKeysTable;
@@ -71,4 +93,6 @@ export interface Database {
   apis: ApisTable;
   identities: IdentitiesTable;
   ratelimits: RatelimitsTable;
+  ratelimit_namespaces: RatelimitNamespacesTable;
+  ratelimit_overrides: RatelimitOverridesTable;
 }
