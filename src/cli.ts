@@ -19,6 +19,10 @@ Commands:
   workspace create --name <n>   create a workspace
   root-key create --workspace <id> [--permission <tuple>]...
                                 create a root key for a workspace
+  namespace list --workspace <id>
+                                list the rate-limit namespaces of a workspace
+  namespace delete --workspace <id> --namespace <name|id>
+                                delete a rate-limit namespace
 
 Run 'latchkey <command> --help' for the options of a command.`,
   serve: `Usage: latchkey serve [options]
@@ -46,6 +50,13 @@ Creates a workspace and prints {"workspaceId": "..."} as the last line of output
 Creates a root key for the workspace and prints {"keyId": "...", "key": "..."} as the last
 line of output. The key is shown only this once. Each --permission is a tuple such as
 api.*.create_key or identity.*.read_identity; without any, the key gets every permission.`,
+  namespace: `Usage: latchkey namespace list --workspace <id> [--database-url <url>]
+       latchkey namespace delete --workspace <id> --namespace <name|id> [--database-url <url>]
+
+Rate-limit namespaces are created by the first ratelimit.limit call that names them.
+'list' prints {"namespaces": [{"id", "name", "createdAt"}, ...]} as the last line of output.
+'delete' prints {"namespaceId": "..."}; limit calls on a deleted namespace are refused with 410.
+A running server notices the deletion within a few seconds.`,
 };
 
 function parse(
@@ -142,10 +153,39 @@ async function rootKey(args: string[]): Promise<void> {
   console.log(JSON.stringify(created));
 }
 
+async function namespace(args: string[]): Promise<void> {
+  const { values, positionals } = parse(args, {
+    ...CONFIG_OPTIONS,
+    workspace: { type: 'string' },
+    namespace: { type: 'string' },
+  });
+  if (values.help) return void console.log(HELP.namespace);
+  const action = positionals[0];
+  if (action !== 'list' && action !== 'delete') {
+    throw new UsageError(`unknown namespace command '${action ?? ''}'; try 'namespace list --workspace <id>'`);
+  }
+  const workspaceId = values.workspace as string | undefined;
+  if (!workspaceId) throw new UsageError(`namespace ${action} needs --workspace <id>`);
+  const ref = values.namespace as string | undefined;
+  if (action === 'delete' && !ref) throw new UsageError('namespace delete needs --namespace <name|id>');
+  const output = await withStore(configFrom(values), async (store) => {
+    if (!(await store.workspaces.get(workspaceId))) throw new UsageError(`workspace '${workspaceId}' does not exist`);
+    if (action === 'list') {
+      const namespaces = await store.ratelimit.listNamespaces(workspaceId);
+      return { namespaces: namespaces.map((ns) => ({ id: ns.id, name: ns.name, createdAt: ns.createdAt })) };
+    }
+    const deleted = await store.ratelimit.deleteNamespace(workspaceId, ref!);
+    if (!deleted) throw new UsageError(`namespace '${ref}' does not exist in workspace '${workspaceId}'`);
+    return { namespaceId: deleted.id };
+  });
+  console.log(JSON.stringify(output));
+}
+
 const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
   serve,
   workspace,
   'root-key': rootKey,
+  namespace,
 };
 
 export async function main(argv: string[]): Promise<void> {
