@@ -6,6 +6,8 @@ import type { Clock, Services } from './services.ts';
 import { openStore, type Store } from './store/index.ts';
 import type { ConnectOptions } from './store/connection.ts';
 import { MemoryRateLimiter } from './limiter/memory.ts';
+import { RedisRateLimiter } from './limiter/redis.ts';
+import { NamespaceCache } from './ratelimit/namespaces.ts';
 import { createAnalyticsSink } from './analytics/index.ts';
 import { InProcessCacheBus, KeyCache } from './cache/index.ts';
 import { Verifier } from './verify/verifier.ts';
@@ -25,12 +27,13 @@ export interface AppOptions {
 
 /** Wires the services for one node from its config. */
 export async function createServices(config: Config, store: Store, clock: Clock): Promise<Services> {
-  const limiter = new MemoryRateLimiter(10_000, clock);
+  const limiter = config.redisUrl ? new RedisRateLimiter(config.redisUrl) : new MemoryRateLimiter(10_000, clock);
   const analytics = createAnalyticsSink(config, store, clock);
   const cacheBus = new InProcessCacheBus();
   const cache = new KeyCache(store.keys, cacheBus, config.keyCacheSize);
   const verifier = new Verifier({ keys: store.keys, cache, limiter, analytics, clock, nodeId: config.nodeId });
-  return { config, store, clock, limiter, analytics, cacheBus, cache, verifier };
+  const namespaces = new NamespaceCache(store.ratelimit);
+  return { config, store, clock, limiter, analytics, cacheBus, cache, verifier, namespaces };
 }
 
 /** Releases what the services hold, after the HTTP server stopped: buffered events are written first. */

@@ -21,6 +21,10 @@ Commands:
                                 create a root key for a workspace
   migration create --workspace <id>
                                 create a key migration, for keys.migrateKeys
+  namespace list --workspace <id>
+                                list the rate-limit namespaces of a workspace
+  namespace delete --workspace <id> --namespace <name|id>
+                                delete a rate-limit namespace
 
 Run 'latchkey <command> --help' for the options of a command.`,
   serve: `Usage: latchkey serve [options]
@@ -58,6 +62,13 @@ Creates a key migration for the workspace and prints {"migrationId": "..."} as t
 output. Pass that id to keys.migrateKeys with keys given as the SHA-256 digest (hex or base64) of
 their plaintext; they verify at once, and their first verification with the migrationId
 records their visible start.`,
+  namespace: `Usage: latchkey namespace list --workspace <id> [--database-url <url>]
+       latchkey namespace delete --workspace <id> --namespace <name|id> [--database-url <url>]
+
+Rate-limit namespaces are created by the first ratelimit.limit call that names them.
+'list' prints {"namespaces": [{"id", "name", "createdAt"}, ...]} as the last line of output.
+'delete' prints {"namespaceId": "..."}; limit calls on a deleted namespace are refused with 410.
+A running server notices the deletion within a few seconds.`,
 };
 
 function parse(
@@ -193,11 +204,40 @@ async function migration(args: string[]): Promise<void> {
   console.log(JSON.stringify({ migrationId }));
 }
 
+async function namespace(args: string[]): Promise<void> {
+  const { values, positionals } = parse(args, {
+    ...CONFIG_OPTIONS,
+    workspace: { type: 'string' },
+    namespace: { type: 'string' },
+  });
+  if (values.help) return void console.log(HELP.namespace);
+  const action = positionals[0];
+  if (action !== 'list' && action !== 'delete') {
+    throw new UsageError(`unknown namespace command '${action ?? ''}'; try 'namespace list --workspace <id>'`);
+  }
+  const workspaceId = values.workspace as string | undefined;
+  if (!workspaceId) throw new UsageError(`namespace ${action} needs --workspace <id>`);
+  const ref = values.namespace as string | undefined;
+  if (action === 'delete' && !ref) throw new UsageError('namespace delete needs --namespace <name|id>');
+  const output = await withStore(configFrom(values), async (store) => {
+    if (!(await store.workspaces.get(workspaceId))) throw new UsageError(`workspace '${workspaceId}' does not exist`);
+    if (action === 'list') {
+      const namespaces = await store.ratelimit.listNamespaces(workspaceId);
+      return { namespaces: namespaces.map((ns) => ({ id: ns.id, name: ns.name, createdAt: ns.createdAt })) };
+    }
+    const deleted = await store.ratelimit.deleteNamespace(workspaceId, ref!);
+    if (!deleted) throw new UsageError(`namespace '${ref}' does not exist in workspace '${workspaceId}'`);
+    return { namespaceId: deleted.id };
+  });
+  console.log(JSON.stringify(output));
+}
+
 const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
   serve,
   workspace,
   'root-key': rootKey,
   migration,
+  namespace,
 };
 
 export async function main(argv: string[]): Promise<void> {

@@ -63,6 +63,8 @@ export interface TestServer {
   url: string;
   app: App;
   config: Config;
+  /** PostgreSQL only: the schema this server's store lives in. */
+  postgresSchema?: string;
   /** Workspace and all-permissions root key created for this server. */
   workspaceId: string;
   rootKey: string;
@@ -80,6 +82,8 @@ export interface TestServer {
 export interface StartOptions {
   clock?: Clock;
   env?: Record<string, string>;
+  /** PostgreSQL only: run on this existing schema (another server's) instead of a fresh one; it is not dropped on close. */
+  postgresSchema?: string;
 }
 
 /** Starts a real server on a free port over a fresh store: a temp SQLite file or a new PostgreSQL schema. */
@@ -91,6 +95,10 @@ export async function startServer(backend: BackendName, options: StartOptions = 
     const dir = mkdtempSync(join(tmpdir(), 'latchkey-test-'));
     databaseUrl = `sqlite:${join(dir, 'test.db')}`;
     cleanup = async () => rmSync(dir, { recursive: true, force: true });
+  } else if (options.postgresSchema) {
+    schema = options.postgresSchema;
+    databaseUrl = POSTGRES_URL;
+    cleanup = async () => {};
   } else {
     schema = `t_${randomAlphanumeric(12).toLowerCase()}`;
     databaseUrl = POSTGRES_URL;
@@ -121,6 +129,7 @@ export async function startServer(backend: BackendName, options: StartOptions = 
     url,
     app,
     config,
+    postgresSchema: schema,
     workspaceId: main.workspaceId,
     rootKey: main.rootKey,
     async newRootKey(permissions, workspaceId = main.workspaceId) {

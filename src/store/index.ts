@@ -2,6 +2,7 @@ import { connect, migrate, type Backend, type ConnectOptions, type Db } from './
 import { ApiStore } from './apis.ts';
 import { IdentityStore } from './identities.ts';
 import { KeyStore } from './keys.ts';
+import { RatelimitStore } from './ratelimit.ts';
 import { RootKeyStore, WorkspaceStore } from './workspaces.ts';
 
 /**
@@ -14,6 +15,7 @@ export class Store {
   readonly apis: ApiStore;
   readonly identities: IdentityStore;
   readonly keys: KeyStore;
+  readonly ratelimit: RatelimitStore;
 
   constructor(
     readonly db: Db,
@@ -25,6 +27,7 @@ export class Store {
     this.apis = new ApiStore(db);
     this.identities = new IdentityStore(db);
     this.keys = new KeyStore(db, backend);
+    this.ratelimit = new RatelimitStore(db);
   }
 
   close(): Promise<void> {
