@@ -10,6 +10,7 @@ import { RedisRateLimiter } from './limiter/redis.ts';
 import { NamespaceCache } from './ratelimit/namespaces.ts';
 import { createAnalyticsSink } from './analytics/index.ts';
 import { InProcessCacheBus, KeyCache } from './cache/index.ts';
+import { RedisCacheBus } from './cache/redisBus.ts';
 import { Verifier } from './verify/verifier.ts';
 
 export interface App {
@@ -29,7 +30,7 @@ export interface AppOptions {
 export async function createServices(config: Config, store: Store, clock: Clock): Promise<Services> {
   const limiter = config.redisUrl ? new RedisRateLimiter(config.redisUrl) : new MemoryRateLimiter(10_000, clock);
   const analytics = createAnalyticsSink(config, store, clock);
-  const cacheBus = new InProcessCacheBus();
+  const cacheBus = config.redisUrl ? await RedisCacheBus.connect(config.redisUrl) : new InProcessCacheBus();
   const cache = new KeyCache(store.keys, cacheBus, config.keyCacheSize);
   const verifier = new Verifier({ keys: store.keys, cache, limiter, analytics, clock, nodeId: config.nodeId });
   const namespaces = new NamespaceCache(store.ratelimit);
