@@ -179,7 +179,9 @@ describe('bin/latchkey', () => {
           const admin = new pg.Client({ connectionString: POSTGRES_URL });
           await admin.connect();
           await admin.query(`CREATE SCHEMA ${schema}`);
-          databaseUrl = `${POSTGRES_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
+          const url = new URL(POSTGRES_URL);
+          url.searchParams.set('options', `-c search_path=${schema}`);
+          databaseUrl = url.toString();
           cleanup = async () => {
             await admin.query(`DROP SCHEMA ${schema} CASCADE`);
             await admin.end();
