@@ -68,8 +68,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
  * permission. Returns the plaintext key so it can be shown once; returns undefined on every later start.
  */
 export async function bootstrap(store: Store): Promise<{ workspaceId: string; keyId: string; key: string } | undefined> {
-  if ((await store.workspaces.count()) > 0) return undefined;
-  const workspace = await store.workspaces.create('default');
-  const rootKey = await store.rootKeys.create(workspace.id, ALL_ROOT_PERMISSIONS, 'bootstrap');
-  return { workspaceId: workspace.id, ...rootKey };
+  // Several nodes may start at once on one new database: exactly one of them creates the key.
+  return store.exclusive(async ({ workspaces, rootKeys }) => {
+    if ((await workspaces.count()) > 0) return undefined;
+    const workspace = await workspaces.create('default');
+    const rootKey = await rootKeys.create(workspace.id, ALL_ROOT_PERMISSIONS, 'bootstrap');
+    return { workspaceId: workspace.id, ...rootKey };
+  });
 }

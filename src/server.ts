@@ -35,7 +35,7 @@ function sendError(request: FastifyRequest, reply: FastifyReply, err: ApiError):
 }
 
 /** Maps anything thrown while serving a request onto the API's error shape. */
-function toApiError(request: FastifyRequest, err: unknown): ApiError {
+function toApiError(request: FastifyRequest, err: unknown, bodyLimit: number): ApiError {
   if (err instanceof ApiError) return err;
   const e = err as { code?: string; statusCode?: number; validation?: unknown[]; message?: string };
   if (e.validation) {
@@ -48,7 +48,7 @@ function toApiError(request: FastifyRequest, err: unknown): ApiError {
     );
   }
   if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-    return errors.bodyTooLarge('The request body is larger than this server accepts.');
+    return errors.bodyTooLarge(`The request body is larger than the ${bodyLimit} bytes this server accepts.`);
   }
   if (e.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') {
     return errors.invalidInput('The Content-Length header does not match the body.', [
@@ -104,7 +104,7 @@ export async function buildServer(services: Services, options: ServerOptions = {
 
   const authenticator = new RootKeyAuthenticator(services.store);
 
-  app.setErrorHandler((err, request, reply) => sendError(request, reply, toApiError(request, err)));
+  app.setErrorHandler((err, request, reply) => sendError(request, reply, toApiError(request, err, services.config.bodyLimit)));
   app.setNotFoundHandler((request, reply) => sendError(request, reply, errors.routeNotFound(request.method, request.url)));
 
   app.get('/v2/liveness', async (request) => ({ meta: { requestId: request.id }, data: { message: 'OK' } }));

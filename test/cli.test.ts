@@ -6,7 +6,10 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { spawnUntil, type Spawned } from '../bench/lib/process.ts';
+import { randomAlphanumeric } from '../src/core/ids.ts';
+import { backends, POSTGRES_URL } from './harness.ts';
 
 /** The command-line tool, run for real as separate processes. */
 
@@ -164,6 +167,40 @@ describe('bin/latchkey', () => {
       const got = await post(urlOf(server), 'identities.getIdentity', { identity: 'default-user' }, bootstrapKey);
       assert.equal(got.status, 200);
     });
+  });
+
+  describe('several nodes starting at once on a new database', async () => {
+    for (const backend of await backends()) {
+      it(`create exactly one root key [${backend.name}]`, { skip: backend.skip }, async () => {
+        let databaseUrl = `sqlite:${join(dir, 'together', 'latchkey.db')}`;
+        let cleanup = async () => {};
+        if (backend.name === 'postgres') {
+          const schema = `t_${randomAlphanumeric(12).toLowerCase()}`;
+          const admin = new pg.Client({ connectionString: POSTGRES_URL });
+          await admin.connect();
+          await admin.query(`CREATE SCHEMA ${schema}`);
+          const url = new URL(POSTGRES_URL);
+          url.searchParams.set('options', `-c search_path=${schema}`);
+          databaseUrl = url.toString();
+          cleanup = async () => {
+            await admin.query(`DROP SCHEMA ${schema} CASCADE`);
+            await admin.end();
+          };
+        }
+        const nodes = await Promise.all([1, 2, 3].map(() => serve(databaseUrl)));
+        try {
+          const printed = nodes.flatMap((n) => n.output.join('\n').match(new RegExp(ROOT_KEY.source, 'g')) ?? []);
+          assert.equal(printed.length, 1, nodes.map((n) => n.output.join('\n')).join('\n---\n'));
+          for (const node of nodes) {
+            const res = await post(urlOf(node), 'identities.listIdentities', {}, printed[0]);
+            assert.equal(res.status, 200);
+          }
+        } finally {
+          await Promise.all(nodes.map((n) => n.stop()));
+          await cleanup();
+        }
+      });
+    }
   });
 
   describe('bad settings', () => {

@@ -1,4 +1,4 @@
-import { connect, migrate, type Backend, type ConnectOptions, type Db } from './connection.ts';
+import { connect, migrate, withWriteLock, type Backend, type ConnectOptions, type Db } from './connection.ts';
 import { ApiStore } from './apis.ts';
 import { IdentityStore } from './identities.ts';
 import { KeyStore } from './keys.ts';
@@ -30,6 +30,16 @@ export class Store {
     this.ratelimit = new RatelimitStore(db);
   }
 
+  /**
+   * Runs `fn` with the database's write lock held throughout, in one transaction: for check-then-create
+   * sequences that must not interleave with the same sequence in another process.
+   */
+  exclusive<T>(fn: (locked: { workspaces: WorkspaceStore; rootKeys: RootKeyStore }) => Promise<T>): Promise<T> {
+    return withWriteLock(this.db, this.backend.kind, (conn) =>
+      fn({ workspaces: new WorkspaceStore(conn), rootKeys: new RootKeyStore(conn) }),
+    );
+  }
+
   close(): Promise<void> {
     return this.closeConnection();
   }
@@ -39,7 +49,7 @@ export class Store {
 export async function openStore(url: string, options: ConnectOptions = {}): Promise<Store> {
   const conn = await connect(url, options);
   try {
-    await migrate(conn.db, conn.schema);
+    await migrate(conn.db, conn.backend.kind);
   } catch (err) {
     await conn.close();
     throw err;

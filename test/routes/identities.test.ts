@@ -658,6 +658,7 @@ await describeOnBackends('identities', (server) => {
       const res = await s.call('identities.createIdentity', undefined, undefined, { raw });
       assert.equal(res.status, 413);
       assert.equal(res.body.error.status, 413);
+      assert.match(res.body.error.detail, new RegExp(String(s.config.bodyLimit)));
       assert.deepEqual(res.body.error.errors, []);
       assert.match(res.headers.get('content-type') ?? '', /^application\/json/);
       const del = await s.call('identities.deleteIdentity', undefined, undefined, { raw: JSON.stringify({ identity: 'x'.repeat(s.config.bodyLimit) }) });
