@@ -6,8 +6,11 @@ import type { Clock, Services } from './services.ts';
 import { openStore, type Store } from './store/index.ts';
 import type { ConnectOptions } from './store/connection.ts';
 import { MemoryRateLimiter } from './limiter/memory.ts';
+import { RedisRateLimiter } from './limiter/redis.ts';
+import { NamespaceCache } from './ratelimit/namespaces.ts';
 import { createAnalyticsSink } from './analytics/index.ts';
 import { InProcessCacheBus, KeyCache } from './cache/index.ts';
+import { RedisCacheBus } from './cache/redisBus.ts';
 import { Verifier } from './verify/verifier.ts';
 import { permissionsSatisfy } from './core/permissionQuery.ts';
 
@@ -26,9 +29,9 @@ export interface AppOptions {
 
 /** Wires the services for one node from its config. */
 export async function createServices(config: Config, store: Store, clock: Clock): Promise<Services> {
-  const limiter = new MemoryRateLimiter(10_000, clock);
+  const limiter = config.redisUrl ? new RedisRateLimiter(config.redisUrl) : new MemoryRateLimiter(10_000, clock);
   const analytics = createAnalyticsSink(config, store, clock);
-  const cacheBus = new InProcessCacheBus();
+  const cacheBus = config.redisUrl ? await RedisCacheBus.connect(config.redisUrl) : new InProcessCacheBus();
   const cache = new KeyCache(store.keys, cacheBus, config.keyCacheSize);
   const verifier = new Verifier({
     keys: store.keys,
@@ -39,7 +42,8 @@ export async function createServices(config: Config, store: Store, clock: Clock)
     nodeId: config.nodeId,
     evaluatePermissions: permissionsSatisfy,
   });
-  return { config, store, clock, limiter, analytics, cacheBus, cache, verifier };
+  const namespaces = new NamespaceCache(store.ratelimit);
+  return { config, store, clock, limiter, analytics, cacheBus, cache, verifier, namespaces };
 }
 
 /** Releases what the services hold, after the HTTP server stopped: buffered events are written first. */
@@ -73,8 +77,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
  * permission. Returns the plaintext key so it can be shown once; returns undefined on every later start.
  */
 export async function bootstrap(store: Store): Promise<{ workspaceId: string; keyId: string; key: string } | undefined> {
-  if ((await store.workspaces.count()) > 0) return undefined;
-  const workspace = await store.workspaces.create('default');
-  const rootKey = await store.rootKeys.create(workspace.id, ALL_ROOT_PERMISSIONS, 'bootstrap');
-  return { workspaceId: workspace.id, ...rootKey };
+  // Several nodes may start at once on one new database: exactly one of them creates the key.
+  return store.exclusive(async ({ workspaces, rootKeys }) => {
+    if ((await workspaces.count()) > 0) return undefined;
+    const workspace = await workspaces.create('default');
+    const rootKey = await rootKeys.create(workspace.id, ALL_ROOT_PERMISSIONS, 'bootstrap');
+    return { workspaceId: workspace.id, ...rootKey };
+  });
 }

@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
 import { CONFIG_FLAGS, ConfigError, loadConfig, type Config } from './config.ts';
-import { bootstrap, createApp } from './app.ts';
 import { checkRootPermission, ALL_ROOT_PERMISSIONS } from './core/rootPermissions.ts';
-import { openStore, StoreError, type Store } from './store/index.ts';
+import { StoreError } from './store/errors.ts';
+import type { Store } from './store/index.ts';
 
 /** An error the user can fix: printed as one line, without a stack trace. */
 export class UsageError extends Error {}
@@ -21,6 +21,10 @@ Commands:
                                 create a root key for a workspace
   migration create --workspace <id>
                                 create a key migration, for keys.migrateKeys
+  namespace list --workspace <id>
+                                list the rate-limit namespaces of a workspace
+  namespace delete --workspace <id> --namespace <name|id>
+                                delete a rate-limit namespace
 
 Run 'latchkey <command> --help' for the options of a command.`,
   serve: `Usage: latchkey serve [options]
@@ -41,19 +45,30 @@ Options (each also read from the environment variable in brackets):
   --analytics-retention-days <n> days raw verification events are kept [LATCHKEY_ANALYTICS_RETENTION_DAYS]`,
   workspace: `Usage: latchkey workspace create --name <name> [--database-url <url>]
 
-Creates a workspace and prints {"workspaceId": "..."} as the last line of output.`,
+Creates a workspace and prints {"workspaceId": "..."} as the last line of output.
+The database is --database-url or LATCHKEY_DATABASE_URL (default sqlite:./data/latchkey.db);
+a server may be running on it meanwhile.`,
   'root-key': `Usage: latchkey root-key create --workspace <id> [--permission <tuple>]... [--name <name>]
                                 [--database-url <url>]
 
 Creates a root key for the workspace and prints {"keyId": "...", "key": "..."} as the last
 line of output. The key is shown only this once. Each --permission is a tuple such as
-api.*.create_key or identity.*.read_identity; without any, the key gets every permission.`,
+api.*.create_key or identity.*.read_identity; without any, the key gets every permission.
+The database is --database-url or LATCHKEY_DATABASE_URL (default sqlite:./data/latchkey.db);
+a server may be running on it meanwhile, and accepts the new key at once.`,
   migration: `Usage: latchkey migration create --workspace <id> [--algorithm sha256] [--database-url <url>]
 
 Creates a key migration for the workspace and prints {"migrationId": "..."} as the last line of
 output. Pass that id to keys.migrateKeys with keys given as the SHA-256 digest (hex or base64) of
 their plaintext; they verify at once, and their first verification with the migrationId
 records their visible start.`,
+  namespace: `Usage: latchkey namespace list --workspace <id> [--database-url <url>]
+       latchkey namespace delete --workspace <id> --namespace <name|id> [--database-url <url>]
+
+Rate-limit namespaces are created by the first ratelimit.limit call that names them.
+'list' prints {"namespaces": [{"id", "name", "createdAt"}, ...]} as the last line of output.
+'delete' prints {"namespaceId": "..."}; limit calls on a deleted namespace are refused with 410.
+A running server notices the deletion within a few seconds.`,
 };
 
 function parse(
@@ -73,7 +88,10 @@ function configFrom(values: Record<string, unknown>): Config {
   return loadConfig(process.env, flags);
 }
 
+// The server and the database drivers are loaded only by the commands that use them, so that --help
+// and mistakes in the arguments answer at once.
 async function withStore<T>(config: Config, fn: (store: Store) => Promise<T>): Promise<T> {
+  const { openStore } = await import('./store/index.ts');
   const store = await openStore(config.databaseUrl);
   try {
     return await fn(store);
@@ -86,15 +104,8 @@ async function serve(args: string[]): Promise<void> {
   const { values } = parse(args, CONFIG_OPTIONS);
   if (values.help) return void console.log(HELP.serve);
   const config = configFrom(values);
+  const { bootstrap, createApp } = await import('./app.ts');
   const app = await createApp(config);
-  const first = await bootstrap(app.services.store);
-  if (first) {
-    const line = '='.repeat(72);
-    console.log(
-      `${line}\nFirst start: created workspace ${first.workspaceId} and a root key with every permission.\n` +
-        `Root key (shown only this once, store it now):\n\n    ${first.key}\n\n${line}`,
-    );
-  }
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
@@ -111,6 +122,26 @@ async function serve(args: string[]): Promise<void> {
     await app.close();
     throw new UsageError(`cannot listen on ${config.host}:${config.port}: ${(err as Error).message}`);
   }
+  // Only once the server is up: a start that fails prints no key. Until the key exists no request can
+  // authenticate, so serving first is safe.
+  const first = await bootstrap(app.services.store);
+  if (first) {
+    const line = '='.repeat(72);
+    console.log(
+      `${line}\nFirst start: created workspace ${first.workspaceId} and a root key with every permission.\n` +
+        `Root key (shown only this once, store it now):\n\n    ${first.key}\n\n${line}`,
+    );
+  }
+  const address = app.server.server.address();
+  if (address && typeof address === 'object') {
+    const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    console.log(`Latchkey listening on http://${host}:${address.port} (database ${redact(config.databaseUrl)})`);
+  }
+}
+
+/** The database URL without its password, fit to print. */
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
 }
 
 async function workspace(args: string[]): Promise<void> {
@@ -173,11 +204,40 @@ async function migration(args: string[]): Promise<void> {
   console.log(JSON.stringify({ migrationId }));
 }
 
+async function namespace(args: string[]): Promise<void> {
+  const { values, positionals } = parse(args, {
+    ...CONFIG_OPTIONS,
+    workspace: { type: 'string' },
+    namespace: { type: 'string' },
+  });
+  if (values.help) return void console.log(HELP.namespace);
+  const action = positionals[0];
+  if (action !== 'list' && action !== 'delete') {
+    throw new UsageError(`unknown namespace command '${action ?? ''}'; try 'namespace list --workspace <id>'`);
+  }
+  const workspaceId = values.workspace as string | undefined;
+  if (!workspaceId) throw new UsageError(`namespace ${action} needs --workspace <id>`);
+  const ref = values.namespace as string | undefined;
+  if (action === 'delete' && !ref) throw new UsageError('namespace delete needs --namespace <name|id>');
+  const output = await withStore(configFrom(values), async (store) => {
+    if (!(await store.workspaces.get(workspaceId))) throw new UsageError(`workspace '${workspaceId}' does not exist`);
+    if (action === 'list') {
+      const namespaces = await store.ratelimit.listNamespaces(workspaceId);
+      return { namespaces: namespaces.map((ns) => ({ id: ns.id, name: ns.name, createdAt: ns.createdAt })) };
+    }
+    const deleted = await store.ratelimit.deleteNamespace(workspaceId, ref!);
+    if (!deleted) throw new UsageError(`namespace '${ref}' does not exist in workspace '${workspaceId}'`);
+    return { namespaceId: deleted.id };
+  });
+  console.log(JSON.stringify(output));
+}
+
 const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
   serve,
   workspace,
   'root-key': rootKey,
   migration,
+  namespace,
 };
 
 export async function main(argv: string[]): Promise<void> {

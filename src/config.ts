@@ -42,6 +42,15 @@ function integer(name: string, raw: string | undefined, fallback: number, min: n
   return n;
 }
 
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function logLevel(raw: string): string {
+  if (!LOG_LEVELS.includes(raw)) {
+    throw new ConfigError(`LATCHKEY_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got '${raw}'`);
+  }
+  return raw;
+}
+
 /** Builds the config from env, overridden by flags given as `{ 'database-url': '...' }`. */
 export function loadConfig(
   env: NodeJS.ProcessEnv = process.env,
@@ -63,7 +72,7 @@ export function loadConfig(
     host: get('host') || '127.0.0.1',
     databaseUrl,
     redisUrl,
-    logLevel: get('log-level') || 'info',
+    logLevel: logLevel(get('log-level') || 'info'),
     bodyLimit: integer('LATCHKEY_BODY_LIMIT', get('body-limit'), 4 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     keyCacheSize: integer('LATCHKEY_KEY_CACHE_SIZE', get('key-cache-size'), 1_000_000, 0, 100_000_000),
     nodeId: get('node-id') || `node-${process.pid}`,

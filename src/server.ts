@@ -1,9 +1,11 @@
+import { STATUS_CODES } from 'node:http';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { newId } from './core/ids.ts';
 import { ApiError, errors } from './http/errors.ts';
 import { RootKeyAuthenticator, type Principal } from './http/auth.ts';
 import type { Route } from './http/route.ts';
 import { toFieldErrors } from './http/validation.ts';
+import { parseJsonBody } from './http/json.ts';
 import { routes as allRoutes } from './routes/index.ts';
 import type { Services } from './services.ts';
 
@@ -33,7 +35,7 @@ function sendError(request: FastifyRequest, reply: FastifyReply, err: ApiError):
 }
 
 /** Maps anything thrown while serving a request onto the API's error shape. */
-function toApiError(request: FastifyRequest, err: unknown): ApiError {
+function toApiError(request: FastifyRequest, err: unknown, bodyLimit: number): ApiError {
   if (err instanceof ApiError) return err;
   const e = err as { code?: string; statusCode?: number; validation?: unknown[]; message?: string };
   if (e.validation) {
@@ -45,25 +47,22 @@ function toApiError(request: FastifyRequest, err: unknown): ApiError {
       fieldErrors,
     );
   }
-  switch (e.code) {
-    case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return errors.bodyTooLarge('The request body is larger than this server accepts.');
-    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return errors.invalidInput('The request body is empty; a JSON body is required.', [
-        { location: 'body', message: 'body is empty' },
-      ]);
-    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return errors.invalidInput('The Content-Length header does not match the body.', [
-        { location: 'header.content-length', message: 'does not match the body' },
-      ]);
+  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    return errors.bodyTooLarge(`The request body is larger than the ${bodyLimit} bytes this server accepts.`);
   }
-  if (err instanceof SyntaxError || e.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
-    return errors.invalidInput(`The request body is not valid JSON: ${e.message ?? ''}`.trim(), [
-      { location: 'body', message: 'malformed JSON' },
+  if (e.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') {
+    return errors.invalidInput('The Content-Length header does not match the body.', [
+      { location: 'header.content-length', message: 'does not match the body' },
     ]);
   }
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
-    return new ApiError(e.statusCode, 'Bad Request', 'https://unkey.com/docs/errors/unkey/application/invalid_input', e.message ?? 'Bad request', []);
+    return new ApiError(
+      e.statusCode,
+      STATUS_CODES[e.statusCode] ?? 'Bad Request',
+      'https://unkey.com/docs/errors/unkey/application/invalid_input',
+      e.message ?? 'The request cannot be served.',
+      [],
+    );
   }
   request.log.error({ err }, 'unexpected error');
   return errors.internal();
@@ -92,14 +91,20 @@ export async function buildServer(services: Services, options: ServerOptions = {
     },
   });
 
-  // Any content type is read as JSON: curl users often forget the header, and the API speaks nothing else.
-  const parseJson = app.getDefaultJsonParser('error', 'error');
+  // Every body is read as JSON, whatever content type it declares (or none): curl users often forget the
+  // header, and the API speaks nothing else.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string' }, parseJson);
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (request.method === 'POST') request.headers['content-type'] = 'application/json';
+    done();
+  });
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, async (_request: FastifyRequest, body: string) =>
+    parseJsonBody(body),
+  );
 
   const authenticator = new RootKeyAuthenticator(services.store);
 
-  app.setErrorHandler((err, request, reply) => sendError(request, reply, toApiError(request, err)));
+  app.setErrorHandler((err, request, reply) => sendError(request, reply, toApiError(request, err, services.config.bodyLimit)));
   app.setNotFoundHandler((request, reply) => sendError(request, reply, errors.routeNotFound(request.method, request.url)));
 
   app.get('/v2/liveness', async (request) => ({ meta: { requestId: request.id }, data: { message: 'OK' } }));

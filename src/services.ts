@@ -5,6 +5,7 @@ import type { AnalyticsSink } from './analytics/types.ts';
 import type { CacheBus } from './cache/bus.ts';
 import type { KeyCache } from './cache/keyCache.ts';
 import type { Verifier } from './verify/verifier.ts';
+import type { NamespaceCache } from './ratelimit/namespaces.ts';
 
 /** A source of the current time in unix ms; tests inject their own to cross windows and refill dates. */
 export type Clock = () => number;
@@ -23,4 +24,6 @@ export interface Services {
   /** Keys by hash and identities by id, for verification without a database read. */
   cache: KeyCache;
   verifier: Verifier;
+  /** Rate-limit namespaces with their overrides, cached for limit checks. */
+  namespaces: NamespaceCache;
 }

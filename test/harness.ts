@@ -63,6 +63,8 @@ export interface TestServer {
   url: string;
   app: App;
   config: Config;
+  /** PostgreSQL only: the schema this server's store lives in. */
+  postgresSchema?: string;
   /** Workspace and all-permissions root key created for this server. */
   workspaceId: string;
   rootKey: string;
@@ -73,13 +75,15 @@ export interface TestServer {
    * POSTs to `/v2/<operation>` and checks the answer against the contract's response schema.
    * `key: null` sends no Authorization header.
    */
-  call<T = any>(operation: string, body: unknown, key?: string | null, init?: { headers?: Record<string, string>; raw?: string }): Promise<CallResult<T>>;
+  call<T = any>(operation: string, body: unknown, key?: string | null, init?: { headers?: Record<string, string>; raw?: string | Uint8Array }): Promise<CallResult<T>>;
   close(): Promise<void>;
 }
 
 export interface StartOptions {
   clock?: Clock;
   env?: Record<string, string>;
+  /** PostgreSQL only: run on this existing schema (another server's) instead of a fresh one; it is not dropped on close. */
+  postgresSchema?: string;
 }
 
 /** Starts a real server on a free port over a fresh store: a temp SQLite file or a new PostgreSQL schema. */
@@ -91,6 +95,10 @@ export async function startServer(backend: BackendName, options: StartOptions = 
     const dir = mkdtempSync(join(tmpdir(), 'latchkey-test-'));
     databaseUrl = `sqlite:${join(dir, 'test.db')}`;
     cleanup = async () => rmSync(dir, { recursive: true, force: true });
+  } else if (options.postgresSchema) {
+    schema = options.postgresSchema;
+    databaseUrl = POSTGRES_URL;
+    cleanup = async () => {};
   } else {
     schema = `t_${randomAlphanumeric(12).toLowerCase()}`;
     databaseUrl = POSTGRES_URL;
@@ -121,6 +129,7 @@ export async function startServer(backend: BackendName, options: StartOptions = 
     url,
     app,
     config,
+    postgresSchema: schema,
     workspaceId: main.workspaceId,
     rootKey: main.rootKey,
     async newRootKey(permissions, workspaceId = main.workspaceId) {
@@ -133,7 +142,7 @@ export async function startServer(backend: BackendName, options: StartOptions = 
       const res = await fetch(`${url}/v2/${operation}`, {
         method: 'POST',
         headers,
-        body: init.raw ?? JSON.stringify(body),
+        body: (init.raw ?? JSON.stringify(body)) as BodyInit,
       });
       const text = await res.text();
       let parsed: unknown;

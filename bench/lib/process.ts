@@ -41,7 +41,6 @@ export async function spawnUntil(
       reject(new Error(`${command} exited with ${code} before it was ready`));
     });
   });
-  child.stdout!.on('data', (chunk: Buffer) => output.push(...chunk.toString().split('\n').filter(Boolean)));
   return {
     child,
     output,

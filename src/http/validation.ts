@@ -7,34 +7,41 @@ interface SchemaError {
   message?: string;
 }
 
-/** `/ratelimits/0/duration` → `body.ratelimits[0].duration` */
-function fieldPath(instancePath: string, extra?: string): string {
+/** `['ratelimits', '0', 'duration']` → `body.ratelimits[0].duration` */
+export function fieldPath(parts: string[]): string {
   let path = 'body';
-  const parts = instancePath.split('/').slice(1);
-  if (extra !== undefined) parts.push(extra);
-  for (const raw of parts) {
-    const part = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+  for (const part of parts) {
     path += /^\d+$/.test(part) ? `[${part}]` : /^[A-Za-z_$][\w$]*$/.test(part) ? `.${part}` : `[${JSON.stringify(part)}]`;
   }
   return path;
 }
 
+/** A schema validator's instance path such as `/ratelimits/0/duration`, plus an optional last part, as a field path. */
+function instanceFieldPath(instancePath: string, extra?: string): string {
+  const parts = instancePath
+    .split('/')
+    .slice(1)
+    .map((raw) => raw.replace(/~1/g, '/').replace(/~0/g, '~'));
+  if (extra !== undefined) parts.push(extra);
+  return fieldPath(parts);
+}
+
 function describe(e: SchemaError): FieldError {
   switch (e.keyword) {
     case 'required': {
-      const location = fieldPath(e.instancePath, String(e.params.missingProperty));
+      const location = instanceFieldPath(e.instancePath, String(e.params.missingProperty));
       return { location, message: `${location} is required` };
     }
     case 'additionalProperties': {
-      const location = fieldPath(e.instancePath, String(e.params.additionalProperty));
+      const location = instanceFieldPath(e.instancePath, String(e.params.additionalProperty));
       return { location, message: `${location} is not a known field`, fix: 'remove the field' };
     }
     case 'type': {
-      const location = fieldPath(e.instancePath);
+      const location = instanceFieldPath(e.instancePath);
       return { location, message: `${location} must be of type ${String(e.params.type)}` };
     }
     default: {
-      const location = fieldPath(e.instancePath);
+      const location = instanceFieldPath(e.instancePath);
       return { location, message: `${location} ${e.message ?? 'is invalid'}` };
     }
   }

@@ -23,28 +23,34 @@ export class MemoryRateLimiter implements RateLimiter {
   /** Synchronous core of `check`, for callers on the hot path that must not yield. */
   checkNow(requests: LimitRequest[], now: number): BatchResult {
     const results: LimitResult[] = new Array(requests.length);
-    const seen: { key: string; sequence: number; counts: WindowCounts }[] = new Array(requests.length);
+    const seen: { key: string; sequence: number; after: WindowCounts }[] = new Array(requests.length);
+    // A counter named twice in one batch: the later request sees what the earlier one admitted.
+    const batch = requests.length > 1 ? new Map<string, WindowCounts>() : undefined;
     let passed = true;
     for (let i = 0; i < requests.length; i++) {
       const r = requests[i];
       const key = `${r.key}:${r.duration}`;
       const sequence = windowSequence(now, r.duration);
-      const stored = this.entries.get(key);
-      const counts = stored ? rollForward(stored, sequence) : { current: 0, previous: 0 };
+      let counts = batch?.get(key);
+      if (!counts) {
+        const stored = this.entries.get(key);
+        counts = stored ? rollForward(stored, sequence) : { current: 0, previous: 0 };
+      }
       const decision = decide(now, r, counts);
       results[i] = { allowed: decision.allowed, limit: r.limit, remaining: decision.remaining, reset: decision.reset };
-      seen[i] = { key, sequence, counts };
+      const after = decision.allowed ? { current: counts.current + r.cost, previous: counts.previous } : counts;
+      seen[i] = { key, sequence, after };
+      batch?.set(key, after);
       if (!decision.allowed) passed = false;
     }
     if (passed) {
       for (let i = 0; i < requests.length; i++) {
-        const r = requests[i];
-        const { key, sequence, counts } = seen[i];
+        const { key, sequence, after } = seen[i];
         this.entries.set(key, {
           sequence,
-          current: counts.current + r.cost,
-          previous: counts.previous,
-          expires: (sequence + 2) * r.duration,
+          current: after.current,
+          previous: after.previous,
+          expires: (sequence + 2) * requests[i].duration,
         });
       }
     }

@@ -32,6 +32,12 @@ import keysUpdateCredits from './keys.updateCredits.ts';
 import keysUpdateKey from './keys.updateKey.ts';
 import keysVerifyKey from './keys.verifyKey.ts';
 import keysWhoami from './keys.whoami.ts';
+import ratelimitDeleteOverride from './ratelimit.deleteOverride.ts';
+import ratelimitGetOverride from './ratelimit.getOverride.ts';
+import ratelimitLimit from './ratelimit.limit.ts';
+import ratelimitListOverrides from './ratelimit.listOverrides.ts';
+import ratelimitMultiLimit from './ratelimit.multiLimit.ts';
+import ratelimitSetOverride from './ratelimit.setOverride.ts';
 
 /** Every operation the server serves, one module each. */
 export const routes: Route<any>[] = [
@@ -68,4 +74,10 @@ export const routes: Route<any>[] = [
   keysUpdateKey,
   keysVerifyKey,
   keysWhoami,
+  ratelimitDeleteOverride,
+  ratelimitGetOverride,
+  ratelimitLimit,
+  ratelimitListOverrides,
+  ratelimitMultiLimit,
+  ratelimitSetOverride,
 ];

@@ -1,10 +1,11 @@
-import { mkdirSync, accessSync, constants, existsSync } from 'node:fs';
+import { mkdirSync, accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
 import type { Database } from './schema.ts';
 import { migrations } from './migrations/index.ts';
+import { StoreError } from './errors.ts';
 
 export type Db = Kysely<Database>;
 
@@ -20,7 +21,7 @@ export interface Connection {
   close(): Promise<void>;
 }
 
-export class StoreError extends Error {}
+export { StoreError };
 
 // PostgreSQL returns BIGINT and NUMERIC as strings; every such column here holds values well inside 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -37,11 +38,34 @@ export async function connect(url: string, options: ConnectOptions = {}): Promis
   return connectPostgres(url, options);
 }
 
+/**
+ * Creates the directory and its missing parents one by one. Node's recursive mkdir never returns on some
+ * virtual file systems (a path under /proc spins forever), so it is not used.
+ */
+function ensureDirectory(dir: string): void {
+  const missing: string[] = [];
+  let current = dir;
+  while (!existsSync(current)) {
+    missing.unshift(current);
+    const parent = dirname(current);
+    if (parent === current) break;
+    current = parent;
+  }
+  if (missing.length === 0 && !statSync(dir).isDirectory()) throw new Error(`${dir} is not a directory`);
+  for (const d of missing) mkdirSync(d);
+}
+
+/** The most useful message of a connection error: a refused dual-stack connect has an empty one. */
+function reason(err: unknown): string {
+  const e = err as { message?: string; code?: string; errors?: { message?: string }[] };
+  return e?.message || e?.errors?.[0]?.message || e?.code || String(err);
+}
+
 function connectSqlite(pathSpec: string): Connection {
   const path = pathSpec === ':memory:' ? pathSpec : resolve(pathSpec);
   if (path !== ':memory:') {
     try {
-      mkdirSync(dirname(path), { recursive: true });
+      ensureDirectory(dirname(path));
       accessSync(dirname(path), constants.W_OK);
       if (existsSync(path)) accessSync(path, constants.R_OK | constants.W_OK);
     } catch (err) {
@@ -83,35 +107,81 @@ async function connectPostgres(url: string, options: ConnectOptions): Promise<Co
   try {
     const client = await pool.connect();
     try {
-      if (schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+      // Two processes creating the schema at once can both pass IF NOT EXISTS; the loser's error is moot.
+      if (schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`).catch((err) => {
+        if (!isUniqueViolation(err)) throw err;
+      });
     } finally {
       client.release();
     }
   } catch (err) {
     await pool.end().catch(() => {});
     const where = url.replace(/\/\/[^@/]*@/, '//***@');
-    throw new StoreError(`cannot connect to PostgreSQL at ${where}: ${(err as Error).message || String(err)}`);
+    throw new StoreError(`cannot connect to PostgreSQL at ${where}: ${reason(err)}`);
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, backend: { kind: 'postgres', pool }, schema, close: () => db.destroy() };
 }
 
-/** Applies every pending migration. Safe to run from several processes at once. */
-export async function migrate(db: Db, schema?: string): Promise<void> {
-  const migrator = new Migrator({
-    db,
-    provider: { getMigrations: async () => migrations },
-    allowUnorderedMigrations: true,
-    // Without it the migrator looks for its own tables in every schema and may find another schema's.
-    migrationTableSchema: schema,
+// PostgreSQL advisory-lock key of `withWriteLock`: any fixed number no other lock of this database uses.
+const WRITE_LOCK_KEY = 0x4c61_7463;
+
+/**
+ * Runs `fn` on one connection inside a transaction that holds a database-wide write lock from its first
+ * statement: SQLite's `BEGIN IMMEDIATE`, or a PostgreSQL advisory lock. Two processes running the same
+ * check-then-write sequence (migrating a new database, creating the first root key) then take turns
+ * instead of both acting on what they read.
+ */
+export async function withWriteLock<T>(db: Db, kind: Backend['kind'], fn: (conn: Db) => Promise<T>): Promise<T> {
+  return db.connection().execute(async (conn) => {
+    if (kind === 'sqlite') {
+      await sql`begin immediate`.execute(conn);
+    } else {
+      await sql`begin`.execute(conn);
+      await sql`select pg_advisory_xact_lock(${WRITE_LOCK_KEY})`.execute(conn);
+    }
+    try {
+      const result = await fn(conn);
+      await sql`commit`.execute(conn);
+      return result;
+    } catch (err) {
+      await sql`rollback`.execute(conn).catch(() => {});
+      throw err;
+    }
   });
-  const { error, results } = await migrator.migrateToLatest();
-  if (error) {
-    const failed = results?.find((r) => r.status === 'Error');
-    throw new StoreError(
-      `database migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message ?? String(error)}`,
-    );
-  }
+}
+
+async function currentSchema(db: Db): Promise<string> {
+  const { rows } = await sql<{ schema: string | null }>`select current_schema() as schema`.execute(db);
+  if (!rows[0]?.schema) throw new StoreError('PostgreSQL has no current schema: check the search_path of the database user');
+  return rows[0].schema;
+}
+
+/** Applies every pending migration, atomically. Safe to run from several processes at once. */
+export async function migrate(db: Db, kind: Backend['kind']): Promise<void> {
+  const run = async (target: Db): Promise<void> => {
+    const migrator = new Migrator({
+      db: target,
+      provider: { getMigrations: async () => migrations },
+      allowUnorderedMigrations: true,
+      // The transaction is withWriteLock's, below.
+      disableTransactions: true,
+      // Named, because without a schema the migrator takes bookkeeping tables in any other schema of the
+      // database as its own, then fails to find them on the search path.
+      migrationTableSchema: kind === 'postgres' ? await currentSchema(target) : undefined,
+    });
+    const { error, results } = await migrator.migrateToLatest();
+    if (error) {
+      const failed = results?.find((r) => r.status === 'Error');
+      throw new StoreError(
+        `database migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message ?? String(error)}`,
+      );
+    }
+  };
+  // The migrator's own locking does nothing on SQLite and, on PostgreSQL, starts only after it has
+  // created its bookkeeping tables, which fails when two processes meet a new database at once. Holding
+  // the write lock around all of it serialises the processes, and one transaction makes each run atomic.
+  await withWriteLock(db, kind, run);
 }
 
 export function isUniqueViolation(err: unknown): boolean {

@@ -1,8 +1,9 @@
-import { connect, migrate, type Backend, type ConnectOptions, type Db } from './connection.ts';
+import { connect, migrate, withWriteLock, type Backend, type ConnectOptions, type Db } from './connection.ts';
 import { ApiStore } from './apis.ts';
 import { IdentityStore } from './identities.ts';
 import { RbacStore } from './rbac.ts';
 import { KeyStore } from './keys.ts';
+import { RatelimitStore } from './ratelimit.ts';
 import { RootKeyStore, WorkspaceStore } from './workspaces.ts';
 
 /**
@@ -16,6 +17,7 @@ export class Store {
   readonly identities: IdentityStore;
   readonly rbac: RbacStore;
   readonly keys: KeyStore;
+  readonly ratelimit: RatelimitStore;
 
   constructor(
     readonly db: Db,
@@ -28,6 +30,17 @@ export class Store {
     this.identities = new IdentityStore(db);
     this.rbac = new RbacStore(db, backend);
     this.keys = new KeyStore(db, backend, this.rbac);
+    this.ratelimit = new RatelimitStore(db);
+  }
+
+  /**
+   * Runs `fn` with the database's write lock held throughout, in one transaction: for check-then-create
+   * sequences that must not interleave with the same sequence in another process.
+   */
+  exclusive<T>(fn: (locked: { workspaces: WorkspaceStore; rootKeys: RootKeyStore }) => Promise<T>): Promise<T> {
+    return withWriteLock(this.db, this.backend.kind, (conn) =>
+      fn({ workspaces: new WorkspaceStore(conn), rootKeys: new RootKeyStore(conn) }),
+    );
   }
 
   close(): Promise<void> {
@@ -39,7 +52,7 @@ export class Store {
 export async function openStore(url: string, options: ConnectOptions = {}): Promise<Store> {
   const conn = await connect(url, options);
   try {
-    await migrate(conn.db, conn.schema);
+    await migrate(conn.db, conn.backend.kind);
   } catch (err) {
     await conn.close();
     throw err;

@@ -134,6 +134,28 @@ export interface KeyMigrationsTable {
   created_at: number;
 }
 
+export interface RatelimitNamespacesTable {
+  id: string;
+  workspace_id: string;
+  name: string;
+  created_at: number;
+  updated_at: number | null;
+  deleted_at: number | null;
+}
+
+/** Per-identifier limits of a namespace; `identifier` may contain `*` wildcards. */
+export interface RatelimitOverridesTable {
+  id: string;
+  workspace_id: string;
+  namespace_id: string;
+  identifier: string;
+  limit: number;
+  duration: number;
+  created_at: number;
+  updated_at: number | null;
+  deleted_at: number | null;
+}
+
 export interface Database {
   workspaces: WorkspacesTable;
   root_keys: RootKeysTable;
@@ -148,4 +170,6 @@ export interface Database {
   keys_roles: KeysRolesTable;
   keys: KeysTable;
   key_migrations: KeyMigrationsTable;
+  ratelimit_namespaces: RatelimitNamespacesTable;
+  ratelimit_overrides: RatelimitOverridesTable;
 }

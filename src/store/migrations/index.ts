@@ -2,10 +2,12 @@ import type { Migration } from 'kysely';
 import * as m0001 from './0001_foundation.ts';
 import * as m0002 from './0002_keys.ts';
 import * as m0003 from './0003_rbac.ts';
+import * as m0004 from './0004_ratelimit.ts';
 
 /** Every migration, in order. Add new ones at the end with the next number. */
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
   '0002_keys': m0002,
   '0003_rbac': m0003,
+  '0004_ratelimit': m0004,
 };

@@ -1,0 +1,82 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Redis } from 'ioredis';
+import { postgresUnavailable, REDIS_URL, startServer, type TestServer } from '../harness.ts';
+import { newApi, newKey, verify } from '../keyHelpers.ts';
+import { RedisCacheBus } from '../../src/cache/redisBus.ts';
+
+async function redisUnavailable(): Promise<string | undefined> {
+  const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  try {
+    await probe.connect();
+    await probe.ping();
+    return undefined;
+  } catch (err) {
+    return `Redis at ${REDIS_URL} is unreachable (${(err as Error).message})`;
+  } finally {
+    probe.disconnect();
+  }
+}
+
+const skip = (await postgresUnavailable()) ?? (await redisUnavailable());
+if (skip && process.env.CI) throw new Error(`CI requires PostgreSQL and Redis: ${skip}`);
+if (skip) console.warn(`\n*** SKIPPING cluster cache tests: ${skip} ***\n`);
+
+describe('cache invalidation across two nodes (PostgreSQL + Redis)', { skip }, () => {
+  let a: TestServer;
+  let b: TestServer;
+  before(async () => {
+    a = await startServer('postgres', { env: { LATCHKEY_REDIS_URL: REDIS_URL } });
+    b = await startServer('postgres', { env: { LATCHKEY_REDIS_URL: REDIS_URL }, postgresSchema: a.postgresSchema });
+  });
+  after(async () => {
+    await b?.close();
+    await a?.close();
+  });
+
+  it('a key deleted on one node is NOT_FOUND on the other at once', async () => {
+    const apiId = await newApi(a);
+    const { key, keyId } = await newKey(a, apiId);
+    assert.equal((await verify(b, { key }, a.rootKey)).code, 'VALID');
+    assert.equal((await verify(b, { key }, a.rootKey)).code, 'VALID');
+    const del = await a.call('keys.deleteKey', { keyId });
+    assert.equal(del.status, 200);
+    assert.equal((await verify(b, { key }, a.rootKey)).code, 'NOT_FOUND');
+  });
+
+  it('a key disabled on one node is DISABLED on the other at once', async () => {
+    const apiId = await newApi(a);
+    const { key, keyId } = await newKey(a, apiId);
+    assert.equal((await verify(b, { key }, a.rootKey)).code, 'VALID');
+    await a.call('keys.updateKey', { keyId, enabled: false });
+    assert.equal((await verify(b, { key }, a.rootKey)).code, 'DISABLED');
+  });
+
+  it('identity meta updated on one node shows on the other at once', async () => {
+    const apiId = await newApi(a);
+    const { key } = await newKey(a, apiId, { externalId: 'cluster_user' });
+    assert.equal((await verify(b, { key }, a.rootKey)).identity.meta, undefined);
+    await a.call('identities.updateIdentity', { identity: 'cluster_user', meta: { plan: 'pro' } });
+    assert.deepEqual((await verify(b, { key }, a.rootKey)).identity.meta, { plan: 'pro' });
+  });
+
+  it('an identity limit is shared across nodes', async () => {
+    const apiId = await newApi(a);
+    await a.call('identities.createIdentity', {
+      externalId: 'cluster_shared',
+      ratelimits: [{ name: 'requests', limit: 4, duration: 60_000, autoApply: true }],
+    });
+    const k1 = await newKey(a, apiId, { externalId: 'cluster_shared' });
+    const k2 = await newKey(a, apiId, { externalId: 'cluster_shared' });
+    const codes = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => verify(i % 2 ? a : b, { key: i % 3 ? k1.key : k2.key }, a.rootKey)),
+    );
+    assert.equal(codes.filter((d) => d.code === 'VALID').length, 4);
+  });
+});
+
+describe('RedisCacheBus', () => {
+  it('fails with a clear message when Redis is unreachable', async () => {
+    await assert.rejects(RedisCacheBus.connect('redis://127.0.0.1:1'), /cannot connect to Redis at redis:\/\/127\.0\.0\.1:1/);
+  });
+});
