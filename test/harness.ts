@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { Redis } from 'ioredis';
 import { createApp, type App } from '../src/app.ts';
 import { loadConfig, type Config } from '../src/config.ts';
 import { ALL_ROOT_PERMISSIONS } from '../src/core/rootPermissions.ts';
@@ -31,6 +32,20 @@ export function postgresUnavailable(): Promise<string | undefined> {
     }
   })();
   return postgresProbe;
+}
+
+/** Why Redis cannot be used for tests, or undefined when it can. */
+export async function redisUnavailable(): Promise<string | undefined> {
+  const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  try {
+    await probe.connect();
+    await probe.ping();
+    return undefined;
+  } catch (err) {
+    return `Redis at ${REDIS_URL} is unreachable (${(err as Error).message})`;
+  } finally {
+    probe.disconnect();
+  }
 }
 
 export interface BackendCase {

@@ -1,22 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Redis } from 'ioredis';
-import { postgresUnavailable, REDIS_URL, startServer, type TestServer } from '../harness.ts';
+import { postgresUnavailable, redisUnavailable, REDIS_URL, startServer, type TestServer } from '../harness.ts';
 import { newApi, newKey, verify } from '../keyHelpers.ts';
 import { RedisCacheBus } from '../../src/cache/redisBus.ts';
-
-async function redisUnavailable(): Promise<string | undefined> {
-  const probe = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  try {
-    await probe.connect();
-    await probe.ping();
-    return undefined;
-  } catch (err) {
-    return `Redis at ${REDIS_URL} is unreachable (${(err as Error).message})`;
-  } finally {
-    probe.disconnect();
-  }
-}
 
 const skip = (await postgresUnavailable()) ?? (await redisUnavailable());
 if (skip && process.env.CI) throw new Error(`CI requires PostgreSQL and Redis: ${skip}`);
