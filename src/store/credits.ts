@@ -127,7 +127,7 @@ interface PendingSpend {
  */
 class SqliteSpendBatcher {
   private pending: PendingSpend[] = [];
-  private statement: SqliteDatabase.Statement | undefined;
+  private runBatch: ((batch: PendingSpend[]) => ({ remaining: number } | undefined)[]) | undefined;
 
   constructor(private readonly sqlite: SqliteDatabase.Database) {}
 
@@ -146,13 +146,15 @@ class SqliteSpendBatcher {
       for (const p of batch) p.fallback().then(p.resolve, p.reject);
       return;
     }
-    this.statement ??= this.sqlite.prepare(SPEND);
-    const statement = this.statement;
-    const rows: ({ remaining: number } | undefined)[] = new Array(batch.length);
+    if (!this.runBatch) {
+      const statement = this.sqlite.prepare(SPEND);
+      this.runBatch = this.sqlite.transaction((items: PendingSpend[]) =>
+        items.map((p) => statement.get(...p.params) as { remaining: number } | undefined),
+      );
+    }
+    let rows: ({ remaining: number } | undefined)[];
     try {
-      this.sqlite.transaction(() => {
-        for (let i = 0; i < batch.length; i++) rows[i] = statement.get(...batch[i].params) as { remaining: number } | undefined;
-      })();
+      rows = this.runBatch(batch);
     } catch (err) {
       for (const p of batch) p.reject(err);
       return;
