@@ -1,9 +1,10 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { newId } from './core/ids.ts';
-import { ApiError, errors } from './http/errors.ts';
+import { ApiError, errorMediaType, errors } from './http/errors.ts';
 import { RootKeyAuthenticator, type Principal } from './http/auth.ts';
 import type { Route } from './http/route.ts';
-import { toFieldErrors } from './http/validation.ts';
+import { LeanRoutes } from './http/lean.ts';
+import { invalidBody, type SchemaError } from './http/validation.ts';
 import { routes as allRoutes } from './routes/index.ts';
 import type { Services } from './services.ts';
 
@@ -13,16 +14,8 @@ declare module 'fastify' {
   }
 }
 
-// Operations whose every error is sent as application/problem+json, as the official SDK expects.
-const PROBLEM_JSON_OPERATIONS = new Set(['/v2/identities.deleteIdentity']);
-
 function errorContentType(request: FastifyRequest, status: number): string {
-  if (status === 429 || PROBLEM_JSON_OPERATIONS.has(request.routeOptions.url ?? request.url)) {
-    return 'application/problem+json';
-  }
-  const accept = request.headers.accept;
-  if (accept && accept.includes('application/problem+json')) return 'application/problem+json';
-  return 'application/json';
+  return errorMediaType(request.routeOptions.url ?? request.url, request.headers.accept, status);
 }
 
 function sendError(request: FastifyRequest, reply: FastifyReply, err: ApiError): FastifyReply {
@@ -36,32 +29,16 @@ function sendError(request: FastifyRequest, reply: FastifyReply, err: ApiError):
 function toApiError(request: FastifyRequest, err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   const e = err as { code?: string; statusCode?: number; validation?: unknown[]; message?: string };
-  if (e.validation) {
-    const fieldErrors = toFieldErrors(e.validation as Parameters<typeof toFieldErrors>[0]);
-    return errors.invalidInput(
-      `The request body for '${request.routeOptions.url ?? request.url}' is invalid: ${fieldErrors
-        .map((f) => f.message)
-        .join('; ')}`,
-      fieldErrors,
-    );
-  }
+  if (e.validation) return invalidBody(request.routeOptions.url ?? request.url, e.validation as SchemaError[]);
   switch (e.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return errors.bodyTooLarge('The request body is larger than this server accepts.');
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
-      return errors.invalidInput('The request body is empty; a JSON body is required.', [
-        { location: 'body', message: 'body is empty' },
-      ]);
+      return errors.emptyBody();
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return errors.invalidInput('The Content-Length header does not match the body.', [
-        { location: 'header.content-length', message: 'does not match the body' },
-      ]);
+      return errors.badContentLength();
   }
-  if (err instanceof SyntaxError || e.code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
-    return errors.invalidInput(`The request body is not valid JSON: ${e.message ?? ''}`.trim(), [
-      { location: 'body', message: 'malformed JSON' },
-    ]);
-  }
+  if (err instanceof SyntaxError || e.code === 'FST_ERR_CTP_INVALID_JSON_BODY') return errors.invalidJson(e.message ?? '');
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     return new ApiError(e.statusCode, 'Bad Request', 'https://unkey.com/docs/errors/unkey/application/invalid_input', e.message ?? 'Bad request', []);
   }
@@ -76,7 +53,12 @@ export interface ServerOptions {
 
 /** Builds the HTTP app: envelope, errors, authentication and every operation. */
 export async function buildServer(services: Services, options: ServerOptions = {}): Promise<FastifyInstance> {
-  const app = Fastify({
+  const routes = options.routes ?? allRoutes;
+  const authenticator = new RootKeyAuthenticator(services.store);
+  const lean = new LeanRoutes(routes, services, authenticator, (err) => app.log.error({ err }, 'unexpected error'));
+  const app: FastifyInstance = Fastify({
+    // Hot operations declared with defineLeanRoute are answered before Fastify sees them.
+    serverFactory: (handler, opts) => lean.createServer(handler, opts),
     logger: options.logger === false ? false : { level: services.config.logLevel },
     // Per-request lines are off: at thousands of verifications a second they would dominate the cost.
     logController: new LogController({ disableRequestLogging: true }),
@@ -97,14 +79,12 @@ export async function buildServer(services: Services, options: ServerOptions = {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string' }, parseJson);
 
-  const authenticator = new RootKeyAuthenticator(services.store);
-
   app.setErrorHandler((err, request, reply) => sendError(request, reply, toApiError(request, err)));
   app.setNotFoundHandler((request, reply) => sendError(request, reply, errors.routeNotFound(request.method, request.url)));
 
   app.get('/v2/liveness', async (request) => ({ meta: { requestId: request.id }, data: { message: 'OK' } }));
 
-  for (const route of options.routes ?? allRoutes) {
+  for (const route of routes) {
     app.post(
       `/v2/${route.operation}`,
       {

@@ -95,11 +95,13 @@ async function connectPostgres(url: string, options: ConnectOptions): Promise<Co
 }
 
 /** Applies every pending migration. Safe to run from several processes at once. */
-export async function migrate(db: Db): Promise<void> {
+export async function migrate(db: Db, schema?: string): Promise<void> {
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => migrations },
     allowUnorderedMigrations: true,
+    // Without it the migrator takes a migration table in any other schema of the database for its own.
+    ...(schema ? { migrationTableSchema: schema } : {}),
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
