@@ -131,7 +131,7 @@ async function verify(target: Target, identifiers: string[], admitted: Admitted)
   return problems;
 }
 
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
 /** The better of the rounds: on a shared machine the slower one measures the neighbours, not the server. */
 function best(results: LoadResult[]): LoadResult {

@@ -1,8 +1,13 @@
+import * as crypto from 'node:crypto';
 import { createHash, randomBytes } from 'node:crypto';
+
+// The one-shot form (Node 20.12 and later) is about four times faster than a Hash object, and every
+// authenticated request hashes its root key.
+const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: 'base64') => string }).hash;
 
 /** How every key (root or customer) is stored: base64 of its SHA-256, never the plaintext. */
 export function hashKey(key: string): string {
-  return createHash('sha256').update(key).digest('base64');
+  return oneShot ? oneShot('sha256', key, 'base64') : createHash('sha256').update(key).digest('base64');
 }
 
 const BASE58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
