@@ -187,6 +187,12 @@ async function main(): Promise<void> {
         { scenario: 'Latchkey ratelimit.limit (vs bare)', result: lk, baseline: base },
       ],
     );
+    results[2].forEach((r, i) =>
+      console.log(
+        `round ${i + 1}: Latchkey ${Math.round(r.rps)} req/s = ${(r.rps / results[1][i].rps).toFixed(2)}× rate-limiter-flexible, ` +
+          `${(r.rps / results[0][i].rps).toFixed(2)}× bare`,
+      ),
+    );
     const ratio = lk.rps / flex.rps;
     console.log(
       `target ≥ 0.80× rate-limiter-flexible: ${ratio.toFixed(2)}× ${ratio >= 0.8 ? 'met' : 'NOT met'}; ` +
