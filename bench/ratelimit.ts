@@ -8,7 +8,7 @@
  * against the answers the client received: tight identifiers must have admitted exactly their limit.
  * Usage: npm run bench:ratelimit   (BENCH_DURATION=<seconds>, default 10)
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -58,13 +58,26 @@ interface Target {
   name: string;
   url: string;
   headers: Record<string, string>;
+  pid: number;
+  /** CPU time the server process spent in the measured rounds, in clock ticks, and the requests it answered. */
+  cpu: { ticks: number; requests: number };
 }
+
+/** User plus system CPU time of a process so far, in clock ticks (Linux); undefined elsewhere. */
+function cpuTicks(pid: number): number | undefined {
+  const path = `/proc/${pid}/stat`;
+  if (!existsSync(path)) return undefined;
+  const fields = readFileSync(path, 'utf8').split(') ')[1].split(' ');
+  return Number(fields[11]) + Number(fields[12]);
+}
+const TICKS_PER_SECOND = 100;
 
 /** Admitted answers per body index, summed over every measured round of one target. */
 type Admitted = number[];
 
 async function round(target: Target, bodies: string[], admitted: Admitted): Promise<LoadResult> {
   let failure: string | undefined;
+  const before = cpuTicks(target.pid);
   const result = await runLoad({
     url: target.url,
     headers: target.headers,
@@ -76,6 +89,11 @@ async function round(target: Target, bodies: string[], admitted: Admitted): Prom
       else if (status !== 200 && !failure) failure = `${status} ${body.slice(0, 300)}`;
     },
   });
+  const after = cpuTicks(target.pid);
+  if (before !== undefined && after !== undefined) {
+    target.cpu.ticks += after - before;
+    target.cpu.requests += result.requests;
+  }
   if (failure) console.error(`first failed answer from ${target.name}: ${failure}`);
   console.log(`${target.name}: ${Math.round(result.rps)} req/s, p99 ${result.p99} ms`);
   return result;
@@ -160,9 +178,21 @@ async function main(): Promise<void> {
     const lkPort = portFrom(latchkey, /listening at http:\/\/127\.0\.0\.1:(\d+)/);
 
     const targets: Target[] = [
-      { name: 'bare node:http', url: baseline.url, headers: {} },
-      { name: 'node:http + rate-limiter-flexible', url: flexible.url, headers: {} },
-      { name: 'Latchkey ratelimit.limit', url: `http://127.0.0.1:${lkPort}/v2/ratelimit.limit`, headers: { authorization: `Bearer ${rootKey}` } },
+      { name: 'bare node:http', url: baseline.url, headers: {}, pid: baseline.server.child.pid!, cpu: { ticks: 0, requests: 0 } },
+      {
+        name: 'node:http + rate-limiter-flexible',
+        url: flexible.url,
+        headers: {},
+        pid: flexible.server.child.pid!,
+        cpu: { ticks: 0, requests: 0 },
+      },
+      {
+        name: 'Latchkey ratelimit.limit',
+        url: `http://127.0.0.1:${lkPort}/v2/ratelimit.limit`,
+        headers: { authorization: `Bearer ${rootKey}` },
+        pid: latchkey.child.pid!,
+        cpu: { ticks: 0, requests: 0 },
+      },
     ];
     for (const t of targets) {
       await runLoad({ url: t.url, headers: t.headers, bodies: warmup, connections: CONNECTIONS, duration: 2 });
@@ -193,6 +223,12 @@ async function main(): Promise<void> {
           `${(r.rps / results[0][i].rps).toFixed(2)}× bare`,
       ),
     );
+    // Server CPU per answered request does not depend on how busy the rest of the machine was.
+    for (const t of targets) {
+      if (t.cpu.requests === 0) continue;
+      const micros = (t.cpu.ticks / TICKS_PER_SECOND / t.cpu.requests) * 1e6;
+      console.log(`server CPU per request, ${t.name}: ${micros.toFixed(1)} µs`);
+    }
     const ratio = lk.rps / flex.rps;
     console.log(
       `target ≥ 0.80× rate-limiter-flexible: ${ratio.toFixed(2)}× ${ratio >= 0.8 ? 'met' : 'NOT met'}; ` +
