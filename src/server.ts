@@ -1,10 +1,11 @@
 import { STATUS_CODES } from 'node:http';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { newId } from './core/ids.ts';
-import { ApiError, errors } from './http/errors.ts';
+import { ApiError, errorMediaType, errors } from './http/errors.ts';
 import { RootKeyAuthenticator, type Principal } from './http/auth.ts';
 import type { Route } from './http/route.ts';
-import { toFieldErrors } from './http/validation.ts';
+import { LeanRoutes } from './http/lean.ts';
+import { invalidBody, type SchemaError } from './http/validation.ts';
 import { parseJsonBody } from './http/json.ts';
 import { routes as allRoutes } from './routes/index.ts';
 import type { Services } from './services.ts';
@@ -15,16 +16,8 @@ declare module 'fastify' {
   }
 }
 
-// Operations whose every error is sent as application/problem+json, as the official SDK expects.
-const PROBLEM_JSON_OPERATIONS = new Set(['/v2/identities.deleteIdentity']);
-
 function errorContentType(request: FastifyRequest, status: number): string {
-  if (status === 429 || PROBLEM_JSON_OPERATIONS.has(request.routeOptions.url ?? request.url)) {
-    return 'application/problem+json';
-  }
-  const accept = request.headers.accept;
-  if (accept && accept.includes('application/problem+json')) return 'application/problem+json';
-  return 'application/json';
+  return errorMediaType(request.routeOptions.url ?? request.url, request.headers.accept, status);
 }
 
 function sendError(request: FastifyRequest, reply: FastifyReply, err: ApiError): FastifyReply {
@@ -38,23 +31,16 @@ function sendError(request: FastifyRequest, reply: FastifyReply, err: ApiError):
 function toApiError(request: FastifyRequest, err: unknown, bodyLimit: number): ApiError {
   if (err instanceof ApiError) return err;
   const e = err as { code?: string; statusCode?: number; validation?: unknown[]; message?: string };
-  if (e.validation) {
-    const fieldErrors = toFieldErrors(e.validation as Parameters<typeof toFieldErrors>[0]);
-    return errors.invalidInput(
-      `The request body for '${request.routeOptions.url ?? request.url}' is invalid: ${fieldErrors
-        .map((f) => f.message)
-        .join('; ')}`,
-      fieldErrors,
-    );
+  if (e.validation) return invalidBody(request.routeOptions.url ?? request.url, e.validation as SchemaError[]);
+  switch (e.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return errors.bodyTooLarge(`The request body is larger than the ${bodyLimit} bytes this server accepts.`);
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return errors.emptyBody();
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return errors.badContentLength();
   }
-  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-    return errors.bodyTooLarge(`The request body is larger than the ${bodyLimit} bytes this server accepts.`);
-  }
-  if (e.code === 'FST_ERR_CTP_INVALID_CONTENT_LENGTH') {
-    return errors.invalidInput('The Content-Length header does not match the body.', [
-      { location: 'header.content-length', message: 'does not match the body' },
-    ]);
-  }
+  if (err instanceof SyntaxError || e.code === 'FST_ERR_CTP_INVALID_JSON_BODY') return errors.invalidJson(e.message ?? '');
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     return new ApiError(
       e.statusCode,
@@ -75,7 +61,12 @@ export interface ServerOptions {
 
 /** Builds the HTTP app: envelope, errors, authentication and every operation. */
 export async function buildServer(services: Services, options: ServerOptions = {}): Promise<FastifyInstance> {
-  const app = Fastify({
+  const routes = options.routes ?? allRoutes;
+  const authenticator = new RootKeyAuthenticator(services.store);
+  const lean = new LeanRoutes(routes, services, authenticator, (err) => app.log.error({ err }, 'unexpected error'));
+  const app: FastifyInstance = Fastify({
+    // Hot operations declared with defineLeanRoute are answered before Fastify sees them.
+    serverFactory: (handler, opts) => lean.createServer(handler, opts),
     logger: options.logger === false ? false : { level: services.config.logLevel },
     // Per-request lines are off: at thousands of verifications a second they would dominate the cost.
     logController: new LogController({ disableRequestLogging: true }),
@@ -102,14 +93,12 @@ export async function buildServer(services: Services, options: ServerOptions = {
     parseJsonBody(body),
   );
 
-  const authenticator = new RootKeyAuthenticator(services.store);
-
   app.setErrorHandler((err, request, reply) => sendError(request, reply, toApiError(request, err, services.config.bodyLimit)));
   app.setNotFoundHandler((request, reply) => sendError(request, reply, errors.routeNotFound(request.method, request.url)));
 
   app.get('/v2/liveness', async (request) => ({ meta: { requestId: request.id }, data: { message: 'OK' } }));
 
-  for (const route of options.routes ?? allRoutes) {
+  for (const route of routes) {
     const schema = route.response ? { body: route.body, response: { 200: route.response } } : { body: route.body };
     app.post(`/v2/${route.operation}`, { schema }, async (request, reply) => {
       // Authentication runs in the handler, after schema validation, so a bad body is a 400 even with a

@@ -8,6 +8,8 @@ export interface LoadOptions {
   connections?: number;
   /** Seconds. */
   duration?: number;
+  /** Called with every answer and the index in `bodies` of the request it answers. */
+  onResponse?: (status: number, body: string, bodyIndex: number) => void;
 }
 
 export interface LoadResult {
@@ -24,6 +26,7 @@ export interface LoadResult {
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   let next = 0;
   const bodies = options.bodies;
+  const onResponse = options.onResponse;
   const result = await autocannon({
     url: options.url,
     method: 'POST',
@@ -32,7 +35,18 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     headers: { 'content-type': 'application/json', ...options.headers },
     requests: [
       {
-        setupRequest: (req) => ({ ...req, body: bodies[next++ % bodies.length] }),
+        // One request is in flight per connection, so the connection's context names the body it carried.
+        setupRequest: (req, context) => {
+          const index = next++ % bodies.length;
+          (context as { bodyIndex?: number }).bodyIndex = index;
+          return { ...req, body: bodies[index] };
+        },
+        ...(onResponse
+          ? {
+              onResponse: (status: number, body: string, context: object) =>
+                onResponse(status, body, (context as { bodyIndex: number }).bodyIndex),
+            }
+          : {}),
       },
     ],
   });

@@ -52,6 +52,13 @@ export class RootKeyAuthenticator {
     return principal;
   }
 
+  /** The principal of a root key seen within the cache's lifetime, without waiting; undefined otherwise. */
+  cached(authorization: string | undefined): Principal | undefined {
+    if (authorization === undefined || !authorization.startsWith('Bearer ')) return undefined;
+    const token = authorization.slice('Bearer '.length).trim();
+    return token === '' ? undefined : this.cache.get(hashKey(token));
+  }
+
   /** Forget cached root keys, for example after one was deleted. */
   clear(): void {
     this.cache.clear();

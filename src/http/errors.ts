@@ -32,9 +32,31 @@ export class ApiError extends Error {
   }
 }
 
+// Operations whose every error is sent as application/problem+json, as the official SDK expects.
+const PROBLEM_JSON_OPERATIONS = new Set(['/v2/identities.deleteIdentity']);
+
+/** The media type of an error answer to a request for `path`. */
+export function errorMediaType(path: string, accept: string | undefined, status: number): string {
+  if (status === 429 || PROBLEM_JSON_OPERATIONS.has(path)) return 'application/problem+json';
+  if (accept && accept.includes('application/problem+json')) return 'application/problem+json';
+  return 'application/json';
+}
+
 export const errors = {
   invalidInput: (detail: string, fieldErrors: FieldError[] = []) =>
     new ApiError(400, 'Bad Request', `${DOCS}/unkey/application/invalid_input`, detail, fieldErrors),
+  invalidJson: (message: string) =>
+    new ApiError(400, 'Bad Request', `${DOCS}/unkey/application/invalid_input`, `The request body is not valid JSON: ${message}`.trim(), [
+      { location: 'body', message: 'malformed JSON' },
+    ]),
+  emptyBody: () =>
+    new ApiError(400, 'Bad Request', `${DOCS}/unkey/application/invalid_input`, 'The request body is empty; a JSON body is required.', [
+      { location: 'body', message: 'body is empty' },
+    ]),
+  badContentLength: () =>
+    new ApiError(400, 'Bad Request', `${DOCS}/unkey/application/invalid_input`, 'The Content-Length header does not match the body.', [
+      { location: 'header.content-length', message: 'does not match the body' },
+    ]),
   bodyTooLarge: (detail: string) =>
     new ApiError(413, 'Request Entity Too Large', `${DOCS}/user/bad_request/request_body_too_large`, detail, []),
   authMissing: () =>

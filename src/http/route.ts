@@ -15,6 +15,9 @@ export interface RouteContext {
   reply: FastifyReply;
 }
 
+/** What the handler of a lean route gets: Fastify never sees its requests, so there is no request or reply. */
+export type LeanContext = Omit<RouteContext, 'request' | 'reply'>;
+
 export interface Route<S extends TSchema = TSchema> {
   /** `<group>.<operation>`, served at `POST /v2/<group>.<operation>`. */
   operation: string;
@@ -25,9 +28,23 @@ export interface Route<S extends TSchema = TSchema> {
    */
   response?: TSchema;
   handler(ctx: RouteContext, body: Static<S>): Promise<ResponseBody>;
+  /** Served by the lean path of `http/lean.ts`; set by `defineLeanRoute`, whose handler uses only `LeanContext`. */
+  lean?: boolean;
 }
 
 /** Declares one operation: its request schema and its handler, with the body typed from the schema. */
 export function defineRoute<S extends TSchema>(route: Route<S>): Route<S> {
   return route;
+}
+
+/**
+ * Declares an operation on the hot path: served straight from node:http (see `http/lean.ts`) with the same
+ * validation, authentication, envelope and errors as every other route, minus Fastify's per-request work.
+ */
+export function defineLeanRoute<S extends TSchema>(route: {
+  operation: string;
+  body: S;
+  handler(ctx: LeanContext, body: Static<S>): Promise<ResponseBody>;
+}): Route<S> {
+  return { ...route, lean: true };
 }

@@ -1,6 +1,6 @@
-import type { FieldError } from './errors.ts';
+import { errors, type ApiError, type FieldError } from './errors.ts';
 
-interface SchemaError {
+export interface SchemaError {
   instancePath: string;
   keyword: string;
   params: Record<string, unknown>;
@@ -62,4 +62,13 @@ export function toFieldErrors(validation: SchemaError[]): FieldError[] {
     }
   }
   return out.slice(0, 20);
+}
+
+/** The 400 for a body that fails its operation's schema, naming every field at fault. */
+export function invalidBody(path: string, validation: SchemaError[]): ApiError {
+  const fieldErrors = toFieldErrors(validation);
+  return errors.invalidInput(
+    `The request body for '${path}' is invalid: ${fieldErrors.map((f) => f.message).join('; ')}`,
+    fieldErrors,
+  );
 }

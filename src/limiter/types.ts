@@ -29,6 +29,8 @@ export interface BatchResult {
 
 export interface RateLimiter {
   check(requests: LimitRequest[], now: number): Promise<BatchResult>;
+  /** The same check without waiting, offered by limiters that need no I/O (the in-memory one). */
+  checkNow?(requests: LimitRequest[], now: number): BatchResult;
   /** Forgets every counter whose key starts with the prefix (e.g. when a namespace is deleted). */
   reset?(keyPrefix: string): Promise<void>;
   close(): Promise<void>;

@@ -55,13 +55,18 @@ export async function checkLimits(
 ): Promise<{ passed: boolean; outcomes: LimitOutcome[] }> {
   const requests: LimitRequest[] = new Array(inputs.length);
   const overrideIds: (string | undefined)[] = new Array(inputs.length);
-  const states = new Map<string, NamespaceState>();
+  const states = inputs.length > 1 ? new Map<string, NamespaceState>() : undefined;
   for (let i = 0; i < inputs.length; i++) {
     const input = inputs[i];
-    let state = states.get(input.namespace);
+    let state = states?.get(input.namespace);
     if (!state) {
-      state = await namespaceForLimit(auth, services, input.namespace);
-      states.set(input.namespace, state);
+      // A cached, live namespace the key may use is taken without awaiting: the hot path never yields.
+      const cached = services.namespaces.get(auth.workspaceId, input.namespace);
+      state =
+        cached && !(cached instanceof Promise) && cached.namespace.deletedAt === undefined && auth.has('ratelimit.*.limit')
+          ? cached
+          : await namespaceForLimit(auth, services, input.namespace);
+      states?.set(input.namespace, state);
     }
     const override = findOverride(state.overrides, input.identifier);
     overrideIds[i] = override?.id;
@@ -72,11 +77,14 @@ export async function checkLimits(
       cost: input.cost ?? 1,
     };
   }
-  const batch = await services.limiter.check(requests, services.clock());
-  const outcomes = batch.results.map((r, i): LimitOutcome => {
+  const limiter = services.limiter;
+  const batch = limiter.checkNow ? limiter.checkNow(requests, services.clock()) : await limiter.check(requests, services.clock());
+  const outcomes: LimitOutcome[] = new Array(inputs.length);
+  for (let i = 0; i < inputs.length; i++) {
+    const r = batch.results[i];
     const outcome: LimitOutcome = { limit: r.limit, remaining: r.remaining, reset: r.reset, success: r.allowed };
     if (overrideIds[i] !== undefined) outcome.overrideId = overrideIds[i];
-    return outcome;
-  });
+    outcomes[i] = outcome;
+  }
   return { passed: batch.passed, outcomes };
 }

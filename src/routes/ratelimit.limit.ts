@@ -1,8 +1,8 @@
-import { defineRoute } from '../http/route.ts';
+import { defineLeanRoute } from '../http/route.ts';
 import { checkLimits } from '../ratelimit/check.ts';
 import { LimitBody } from './ratelimit.shared.ts';
 
-export default defineRoute({
+export default defineLeanRoute({
   operation: 'ratelimit.limit',
   body: LimitBody,
   async handler({ auth, services }, body) {

@@ -1,9 +1,9 @@
 import { Type } from '@sinclair/typebox';
-import { defineRoute } from '../http/route.ts';
+import { defineLeanRoute } from '../http/route.ts';
 import { checkLimits } from '../ratelimit/check.ts';
 import { LimitBody } from './ratelimit.shared.ts';
 
-export default defineRoute({
+export default defineLeanRoute({
   operation: 'ratelimit.multiLimit',
   body: Type.Array(LimitBody, { minItems: 1, maxItems: 100 }),
   async handler({ auth, services }, body) {

@@ -239,9 +239,49 @@ await describeOnBackends('ratelimit', (server) => {
       assert.equal((await server().call('ratelimit.multiLimit', Array.from({ length: 101 }, () => limitBody('n')))).status, 400);
     });
 
+    it('rejects malformed JSON and an empty body', async () => {
+      const malformed = await server().call('ratelimit.limit', undefined, undefined, { raw: '{"namespace": ' });
+      assert.equal(malformed.status, 400);
+      assert.equal(malformed.body.error.errors[0].location, 'body');
+      assert.match(malformed.headers.get('content-type') ?? '', /^application\/json/);
+      const empty = await server().call('ratelimit.multiLimit', undefined, undefined, { raw: '' });
+      assert.equal(empty.status, 400);
+    });
+
+    it('answers exactly as the general request path does', async () => {
+      // A query string takes the request past the fast path, through the general one.
+      const bad = { namespace: 'n', identifier: 'i', limit: 0, duration: 10, extra: true };
+      const answers = [];
+      for (const path of ['ratelimit.limit', 'ratelimit.limit?via=general']) {
+        const res = await fetch(`${server().url}/v2/${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${server().rootKey}` },
+          body: JSON.stringify(bad),
+        });
+        const body = (await res.json()) as any;
+        answers.push({ status: res.status, type: res.headers.get('content-type'), error: body.error });
+      }
+      assert.equal(answers[0].status, 400);
+      assert.deepEqual(answers[0], answers[1]);
+    });
+
     it('validates the body before authentication', async () => {
       const res = await server().call('ratelimit.limit', { namespace: 'n' }, 'lk_root_nonsense');
       assert.equal(res.status, 400);
+    });
+  });
+
+  describe('413', () => {
+    it('refuses a body over the size limit', async () => {
+      const res = await fetch(`${server().url}/v2/ratelimit.limit`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${server().rootKey}` },
+        body: JSON.stringify(limitBody('n', 'x'.repeat(server().config.bodyLimit))),
+      });
+      assert.equal(res.status, 413);
+      const body = (await res.json()) as any;
+      assert.equal(body.error.status, 413);
+      assert.match(body.meta.requestId, /^req_/);
     });
   });
 
