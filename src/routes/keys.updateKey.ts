@@ -40,6 +40,7 @@ export default defineRoute({
       enabled: body.enabled,
       ratelimits: body.ratelimits,
     };
+    if (body.credits?.remaining === null && body.credits.refill) requireRemainingForRefill(null, 'credits');
     if (body.credits === null || body.credits?.remaining === null) {
       // Unlimited: a refill has nothing left to refill.
       changes.remaining = null;
