@@ -1,4 +1,4 @@
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import { defineRoute } from '../http/route.ts';
 import { errors } from '../http/errors.ts';
 import { generateKey } from '../core/hash.ts';
@@ -22,13 +22,15 @@ export const CreateKeyFields = {
   roles: Type.Optional(KeyRoleNames),
 };
 
-/** Checks what the schema cannot say about a new key's fields; returns the stored credit settings. */
-export function checkNewKeyFields(
-  body: { meta?: Record<string, unknown>; ratelimits?: { name: string }[]; credits?: { remaining: number | null; refill?: Parameters<typeof toRefill>[0] } },
-  field = '',
-) {
+const NewKeyFields = Type.Object(CreateKeyFields);
+
+/**
+ * Checks what the schema cannot say about a new key's fields (createKey, and each key of migrateKeys,
+ * whose fields sit under `field`); returns the credit settings to store.
+ */
+export function checkNewKeyFields(body: Static<typeof NewKeyFields>, field = '') {
   checkMetaSize(body.meta, `${field}meta`);
-  checkUniqueRatelimitNames(body.ratelimits as never, `${field}ratelimits`);
+  checkUniqueRatelimitNames(body.ratelimits, `${field}ratelimits`);
   if (!body.credits) return { remaining: undefined, refill: undefined };
   if (body.credits.refill) requireRemainingForRefill(body.credits.remaining, `${field}credits`);
   return {

@@ -46,6 +46,7 @@ export default defineRoute({
       permissions: body.permissions,
       roles: body.roles,
     };
+    if (body.credits?.remaining === null && body.credits.refill) requireRemainingForRefill(null, 'credits');
     if (body.credits === null || body.credits?.remaining === null) {
       // Unlimited: a refill has nothing left to refill.
       changes.remaining = null;

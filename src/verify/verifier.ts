@@ -132,7 +132,8 @@ export class Verifier {
     if (code === undefined) {
       const planned = input.ratelimits?.length ? planRatelimits(key, identity, input.ratelimits) : shape.autoPlanned;
       if (planned.length > 0) {
-        const batch = await this.check(planned === shape.autoPlanned ? shape.autoRequests : toRequests(planned), now);
+        const checked = this.check(planned === shape.autoPlanned ? shape.autoRequests : toRequests(planned), now);
+        const batch = checked instanceof Promise ? await checked : checked;
         data.ratelimits = planned.map((p, i) => toVerifyRatelimit(p, batch.results[i], batch.passed));
         if (!batch.passed) code = 'RATE_LIMITED';
       }

@@ -93,6 +93,12 @@ await describeOnBackends(
         const noDay = await server().call('keys.updateKey', { keyId, credits: { remaining: 1, refill: { interval: 'monthly', amount: 3 } } });
         assert.equal(noDay.status, 400);
         assert.equal((await server().call('keys.updateKey', { keyId, enabled: null })).status, 400);
+        const unlimitedRefill = await server().call('keys.updateKey', {
+          keyId,
+          credits: { remaining: null, refill: { interval: 'daily', amount: 3 } },
+        });
+        assert.equal(unlimitedRefill.status, 400);
+        assert.equal(unlimitedRefill.body.error.errors[0].location, 'body.credits.remaining');
       });
       it('needs update_key and hides other workspaces', async () => {
         const apiId = await newApi(server());
