@@ -1,59 +1,12 @@
 import { Type } from '@sinclair/typebox';
-import { defineRoute } from '../http/route.ts';
+import { defineLeanRoute } from '../http/route.ts';
 import { errors } from '../http/errors.ts';
 import { UnknownRatelimitError } from '../core/verify.ts';
 import { parsePermissionQueryOrThrow } from './rbac.ts';
 
-const Limit = Type.Object({
-  id: Type.String(),
-  name: Type.String(),
-  limit: Type.Integer(),
-  duration: Type.Integer(),
-  autoApply: Type.Boolean(),
-});
-
-/** The answer's shape, for the compiled serializer of this hot operation. */
-const VerifyAnswer = Type.Object({
-  meta: Type.Object({ requestId: Type.String() }),
-  data: Type.Object({
-    valid: Type.Boolean(),
-    code: Type.String(),
-    keyId: Type.Optional(Type.String()),
-    name: Type.Optional(Type.String()),
-    meta: Type.Optional(Type.Object({}, { additionalProperties: true })),
-    expires: Type.Optional(Type.Integer()),
-    credits: Type.Optional(Type.Integer()),
-    enabled: Type.Optional(Type.Boolean()),
-    permissions: Type.Optional(Type.Array(Type.String())),
-    roles: Type.Optional(Type.Array(Type.String())),
-    identity: Type.Optional(
-      Type.Object({
-        id: Type.String(),
-        externalId: Type.String(),
-        meta: Type.Optional(Type.Object({}, { additionalProperties: true })),
-        ratelimits: Type.Optional(Type.Array(Limit)),
-      }),
-    ),
-    ratelimits: Type.Optional(
-      Type.Array(
-        Type.Object({
-          exceeded: Type.Boolean(),
-          id: Type.String(),
-          name: Type.String(),
-          limit: Type.Integer(),
-          duration: Type.Integer(),
-          reset: Type.Integer(),
-          remaining: Type.Integer(),
-          autoApply: Type.Boolean(),
-        }),
-      ),
-    ),
-  }),
-});
-
-export default defineRoute({
+// The hottest operation: served on the lean path, with the same validation-before-auth and envelope.
+export default defineLeanRoute({
   operation: 'keys.verifyKey',
-  response: VerifyAnswer,
   body: Type.Object(
     {
       key: Type.String({ minLength: 1, maxLength: 512 }),
