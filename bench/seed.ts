@@ -18,6 +18,8 @@ export interface Seeded {
   plainKeys: string[];
   /** Keys of identities with an auto-applied limit, each key with credits. */
   identityKeys: string[];
+  /** Keys of identities with an auto-applied limit, without credits. */
+  limitKeys: string[];
   /** How many bulk keys the store holds; their plaintext is `bulkKey(i)`. */
   bulkCount: number;
 }
@@ -65,6 +67,7 @@ function bulkInsert(store: Store, workspaceId: string, keyspaceId: string, count
 async function seedSmall(store: Store, workspaceId: string, apiId: string, keyspaceId: string) {
   const plainKeys: string[] = [];
   const identityKeys: string[] = [];
+  const limitKeys: string[] = [];
   const now = Date.now();
   const { generateKey } = await import('../src/core/hash.ts');
   for (let i = 0; i < 1000; i++) {
@@ -86,7 +89,18 @@ async function seedSmall(store: Store, workspaceId: string, apiId: string, keysp
       identityKeys.push(g.key);
     }
   }
-  return { plainKeys, identityKeys };
+  for (let i = 0; i < 100; i++) {
+    const externalId = `bench-limited-${i}`;
+    await store.identities.create(workspaceId, externalId, { plan: 'bench' }, [
+      { name: 'requests', limit: 1_000_000, duration: 60_000, autoApply: true },
+    ]);
+    for (let j = 0; j < 10; j++) {
+      const g = generateKey('bench', 16);
+      await store.keys.create({ workspaceId, keyspaceId, hash: g.hash, start: g.start, externalId }, now);
+      limitKeys.push(g.key);
+    }
+  }
+  return { plainKeys, identityKeys, limitKeys };
 }
 
 /** A fresh store with the small scenarios' keys. */
@@ -113,7 +127,7 @@ export async function seedBulkStore(dir: string, count: number): Promise<Seeded>
   const databaseUrl = `sqlite:${path}`;
   if (existsSync(manifest) && existsSync(path)) {
     const saved = JSON.parse(readFileSync(manifest, 'utf8')) as { apiId: string };
-    return { databaseUrl, apiId: saved.apiId, plainKeys: [], identityKeys: [], bulkCount: count };
+    return { databaseUrl, apiId: saved.apiId, plainKeys: [], identityKeys: [], limitKeys: [], bulkCount: count };
   }
   for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
   const store = await openStore(databaseUrl);
@@ -123,7 +137,7 @@ export async function seedBulkStore(dir: string, count: number): Promise<Seeded>
     bulkInsert(store, base.workspaceId, base.keyspaceId, count);
     console.log(`seeded ${count} keys in ${((Date.now() - started) / 1000).toFixed(1)} s (kept in ${path})`);
     writeFileSync(manifest, JSON.stringify({ apiId: base.apiId }));
-    return { databaseUrl, apiId: base.apiId, plainKeys: [], identityKeys: [], bulkCount: count };
+    return { databaseUrl, apiId: base.apiId, plainKeys: [], identityKeys: [], limitKeys: [], bulkCount: count };
   } finally {
     await store.close();
   }

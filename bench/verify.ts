@@ -20,6 +20,7 @@ const connections = 50;
 const SCENARIOS = {
   baseline: 'baseline: bare node:http, SHA-256 + Map',
   plain: 'verifyKey: plain key',
+  limit: 'verifyKey: identity + autoApply limit',
   identity: 'verifyKey: identity + autoApply limit + credits',
   warm: `verifyKey: ${bulkCount} keys, warm cache`,
   cold: `verifyKey: ${bulkCount} keys, cold cache`,
@@ -99,6 +100,7 @@ async function main(): Promise<void> {
     for (let round = 0; round < rounds; round++) {
       note(SCENARIOS.baseline, await load(baseline.url, verifyBodies(small.plainKeys)));
       note(SCENARIOS.plain, await load(`${lk.url}/v2/keys.verifyKey`, verifyBodies(small.plainKeys)));
+      note(SCENARIOS.limit, await load(`${lk.url}/v2/keys.verifyKey`, verifyBodies(small.limitKeys)));
       note(SCENARIOS.identity, await load(`${lk.url}/v2/keys.verifyKey`, verifyBodies(small.identityKeys)));
       if (lkBulk) {
         note(SCENARIOS.warm, await load(`${lkBulk.url}/v2/keys.verifyKey`, verifyBodies(warmKeys)));
@@ -127,6 +129,7 @@ async function main(): Promise<void> {
   const lines = ['', '| per-round ratio (median of rounds) | req/s | p99 | rounds (req/s) |', '|---|---:|---:|---|'];
   const comparisons: [string, string, string][] = [
     ['plain key / baseline', SCENARIOS.plain, SCENARIOS.baseline],
+    ['identity + limit / baseline', SCENARIOS.limit, SCENARIOS.baseline],
     ['identity + limit + credits / baseline', SCENARIOS.identity, SCENARIOS.baseline],
     [`${bulkCount} keys warm / plain key`, SCENARIOS.warm, SCENARIOS.plain],
     [`${bulkCount} keys cold / plain key`, SCENARIOS.cold, SCENARIOS.plain],
