@@ -15,6 +15,12 @@ export interface Config {
   nodeId: string;
   /** Days raw verification events are kept before pruning; rollups are kept. */
   analyticsRetentionDays: number;
+  /** Whether verification events are recorded at all (`LATCHKEY_ANALYTICS=off` turns recording off). */
+  analyticsEnabled: boolean;
+  /** Most events held in memory awaiting a write; beyond it new events are dropped and counted. */
+  analyticsBufferSize: number;
+  /** Longest time an event waits in memory before it is written, in ms. */
+  analyticsFlushMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -29,6 +35,9 @@ const FLAG_TO_ENV: Record<string, string> = {
   'key-cache-size': 'LATCHKEY_KEY_CACHE_SIZE',
   'node-id': 'LATCHKEY_NODE_ID',
   'analytics-retention-days': 'LATCHKEY_ANALYTICS_RETENTION_DAYS',
+  analytics: 'LATCHKEY_ANALYTICS',
+  'analytics-buffer-size': 'LATCHKEY_ANALYTICS_BUFFER_SIZE',
+  'analytics-flush-ms': 'LATCHKEY_ANALYTICS_FLUSH_MS',
 };
 
 export const CONFIG_FLAGS = Object.keys(FLAG_TO_ENV);
@@ -40,6 +49,13 @@ function integer(name: string, raw: string | undefined, fallback: number, min: n
     throw new ConfigError(`${name} must be a whole number between ${min} and ${max}, got '${raw}'`);
   }
   return n;
+}
+
+function onOff(name: string, raw: string | undefined, fallback: boolean): boolean {
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'on' || raw === 'true' || raw === '1') return true;
+  if (raw === 'off' || raw === 'false' || raw === '0') return false;
+  throw new ConfigError(`${name} must be 'on' or 'off', got '${raw}'`);
 }
 
 /** Builds the config from env, overridden by flags given as `{ 'database-url': '...' }`. */
@@ -70,5 +86,8 @@ export function loadConfig(
     analyticsRetentionDays: integer(
       'LATCHKEY_ANALYTICS_RETENTION_DAYS', get('analytics-retention-days'), 30, 1, 3650,
     ),
+    analyticsEnabled: onOff('LATCHKEY_ANALYTICS', get('analytics'), true),
+    analyticsBufferSize: integer('LATCHKEY_ANALYTICS_BUFFER_SIZE', get('analytics-buffer-size'), 200_000, 1, 100_000_000),
+    analyticsFlushMs: integer('LATCHKEY_ANALYTICS_FLUSH_MS', get('analytics-flush-ms'), 1000, 10, 3_600_000),
   };
 }
