@@ -7,6 +7,7 @@ import { openStore, type Store } from './store/index.ts';
 import type { ConnectOptions } from './store/connection.ts';
 import { MemoryRateLimiter } from './limiter/memory.ts';
 import { createAnalyticsSink } from './analytics/index.ts';
+import { AnalyticsQueries } from './analytics/query/service.ts';
 
 export interface App {
   server: FastifyInstance;
@@ -25,12 +26,18 @@ export interface AppOptions {
 export async function createServices(config: Config, store: Store, clock: Clock): Promise<Services> {
   const limiter = new MemoryRateLimiter(10_000, clock);
   const analytics = createAnalyticsSink(config, store, clock);
-  return { config, store, clock, limiter, analytics };
+  const analyticsQueries = new AnalyticsQueries(store.backend, {
+    timeoutMs: config.analyticsQueryTimeoutMs,
+    maxRows: config.analyticsQueryMaxRows,
+    defaultWindowDays: config.analyticsRetentionDays,
+  });
+  return { config, store, clock, limiter, analytics, analyticsQueries };
 }
 
 /** Releases what the services hold, after the HTTP server stopped: buffered events are written first. */
 export async function closeServices(services: Services): Promise<void> {
   await services.analytics.close();
+  await services.analyticsQueries.close();
   await services.limiter.close();
   await services.store.close();
 }

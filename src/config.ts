@@ -21,6 +21,12 @@ export interface Config {
   analyticsBufferSize: number;
   /** Longest time an event waits in memory before it is written, in ms. */
   analyticsFlushMs: number;
+  /** Longest an analytics query may run, in ms. */
+  analyticsQueryTimeoutMs: number;
+  /** Most rows an analytics query may return. */
+  analyticsQueryMaxRows: number;
+  /** Analytics queries each workspace may run per hour. */
+  analyticsQueryQuota: number;
 }
 
 export class ConfigError extends Error {}
@@ -38,6 +44,9 @@ const FLAG_TO_ENV: Record<string, string> = {
   analytics: 'LATCHKEY_ANALYTICS',
   'analytics-buffer-size': 'LATCHKEY_ANALYTICS_BUFFER_SIZE',
   'analytics-flush-ms': 'LATCHKEY_ANALYTICS_FLUSH_MS',
+  'analytics-query-timeout-ms': 'LATCHKEY_ANALYTICS_QUERY_TIMEOUT_MS',
+  'analytics-query-max-rows': 'LATCHKEY_ANALYTICS_QUERY_MAX_ROWS',
+  'analytics-query-quota': 'LATCHKEY_ANALYTICS_QUERY_QUOTA',
 };
 
 export const CONFIG_FLAGS = Object.keys(FLAG_TO_ENV);
@@ -89,5 +98,8 @@ export function loadConfig(
     analyticsEnabled: onOff('LATCHKEY_ANALYTICS', get('analytics'), true),
     analyticsBufferSize: integer('LATCHKEY_ANALYTICS_BUFFER_SIZE', get('analytics-buffer-size'), 200_000, 1, 100_000_000),
     analyticsFlushMs: integer('LATCHKEY_ANALYTICS_FLUSH_MS', get('analytics-flush-ms'), 1000, 10, 3_600_000),
+    analyticsQueryTimeoutMs: integer('LATCHKEY_ANALYTICS_QUERY_TIMEOUT_MS', get('analytics-query-timeout-ms'), 30_000, 1, 3_600_000),
+    analyticsQueryMaxRows: integer('LATCHKEY_ANALYTICS_QUERY_MAX_ROWS', get('analytics-query-max-rows'), 100_000, 1, 10_000_000),
+    analyticsQueryQuota: integer('LATCHKEY_ANALYTICS_QUERY_QUOTA', get('analytics-query-quota'), 1000, 1, 100_000_000),
   };
 }

@@ -2,6 +2,7 @@ import type { Config } from './config.ts';
 import type { Store } from './store/index.ts';
 import type { RateLimiter } from './limiter/types.ts';
 import type { AnalyticsSink } from './analytics/types.ts';
+import type { AnalyticsQueries } from './analytics/query/service.ts';
 
 /** A source of the current time in unix ms; tests inject their own to cross windows and refill dates. */
 export type Clock = () => number;
@@ -15,4 +16,6 @@ export interface Services {
   limiter: RateLimiter;
   /** Where verification events go; never awaited on the hot path. */
   analytics: AnalyticsSink;
+  /** Runs analytics.getVerifications queries, read-only and confined to the caller's workspace. */
+  analyticsQueries: AnalyticsQueries;
 }
