@@ -7,6 +7,8 @@ import { openStore, type Store } from './store/index.ts';
 import type { ConnectOptions } from './store/connection.ts';
 import { MemoryRateLimiter } from './limiter/memory.ts';
 import { createAnalyticsSink } from './analytics/index.ts';
+import { InProcessCacheBus, KeyCache } from './cache/index.ts';
+import { Verifier } from './verify/verifier.ts';
 import { AnalyticsQueries } from './analytics/query/service.ts';
 
 export interface App {
@@ -26,16 +28,21 @@ export interface AppOptions {
 export async function createServices(config: Config, store: Store, clock: Clock): Promise<Services> {
   const limiter = new MemoryRateLimiter(10_000, clock);
   const analytics = createAnalyticsSink(config, store, clock);
+  const cacheBus = new InProcessCacheBus();
+  const cache = new KeyCache(store.keys, cacheBus, config.keyCacheSize);
+  const verifier = new Verifier({ keys: store.keys, cache, limiter, analytics, clock, nodeId: config.nodeId });
   const analyticsQueries = new AnalyticsQueries(store.backend, {
     timeoutMs: config.analyticsQueryTimeoutMs,
     maxRows: config.analyticsQueryMaxRows,
     defaultWindowDays: config.analyticsRetentionDays,
   });
-  return { config, store, clock, limiter, analytics, analyticsQueries };
+  return { config, store, clock, limiter, analytics, analyticsQueries, cacheBus, cache, verifier };
 }
 
 /** Releases what the services hold, after the HTTP server stopped: buffered events are written first. */
 export async function closeServices(services: Services): Promise<void> {
+  services.cache.close();
+  await services.cacheBus.close();
   await services.analytics.close();
   await services.analyticsQueries.close();
   await services.limiter.close();

@@ -19,6 +19,8 @@ Commands:
   workspace create --name <n>   create a workspace
   root-key create --workspace <id> [--permission <tuple>]...
                                 create a root key for a workspace
+  migration create --workspace <id>
+                                create a key migration, for keys.migrateKeys
 
 Run 'latchkey <command> --help' for the options of a command.`,
   serve: `Usage: latchkey serve [options]
@@ -52,6 +54,12 @@ Creates a workspace and prints {"workspaceId": "..."} as the last line of output
 Creates a root key for the workspace and prints {"keyId": "...", "key": "..."} as the last
 line of output. The key is shown only this once. Each --permission is a tuple such as
 api.*.create_key or identity.*.read_identity; without any, the key gets every permission.`,
+  migration: `Usage: latchkey migration create --workspace <id> [--algorithm sha256] [--database-url <url>]
+
+Creates a key migration for the workspace and prints {"migrationId": "..."} as the last line of
+output. Pass that id to keys.migrateKeys with keys given as the SHA-256 digest (hex or base64) of
+their plaintext; they verify at once, and their first verification with the migrationId
+records their visible start.`,
 };
 
 function parse(
@@ -148,10 +156,34 @@ async function rootKey(args: string[]): Promise<void> {
   console.log(JSON.stringify(created));
 }
 
+const MIGRATION_ALGORITHMS = ['sha256'];
+
+async function migration(args: string[]): Promise<void> {
+  const { values, positionals } = parse(args, {
+    ...CONFIG_OPTIONS,
+    workspace: { type: 'string' },
+    algorithm: { type: 'string' },
+  });
+  if (values.help) return void console.log(HELP.migration);
+  if (positionals[0] !== 'create') throw new UsageError(`unknown migration command '${positionals[0] ?? ''}'; try 'migration create --workspace <id>'`);
+  const workspaceId = values.workspace as string | undefined;
+  if (!workspaceId) throw new UsageError('migration create needs --workspace <id>');
+  const algorithm = (values.algorithm as string | undefined) ?? 'sha256';
+  if (!MIGRATION_ALGORITHMS.includes(algorithm)) {
+    throw new UsageError(`unknown algorithm '${algorithm}' (known: ${MIGRATION_ALGORITHMS.join(', ')})`);
+  }
+  const migrationId = await withStore(configFrom(values), async (store) => {
+    if (!(await store.workspaces.get(workspaceId))) throw new UsageError(`workspace '${workspaceId}' does not exist`);
+    return store.keys.createMigration(workspaceId, algorithm, Date.now());
+  });
+  console.log(JSON.stringify({ migrationId }));
+}
+
 const COMMANDS: Record<string, (args: string[]) => Promise<void>> = {
   serve,
   workspace,
   'root-key': rootKey,
+  migration,
 };
 
 export async function main(argv: string[]): Promise<void> {

@@ -25,6 +25,11 @@ function load(): Ajv2020 {
   // additionalProperties:false, so no 400 body could ever match. Opening BaseError is the only reading
   // under which the documented 400 shape is valid; everything else is checked as written.
   delete doc.components.schemas.BaseError.additionalProperties;
+  // verifyKey's per-limit `reset` is a unix-ms timestamp and inline limits report the id "" (the behaviour
+  // notes win over the document, whose bounds were copied from `duration` and from configured limits).
+  const verifyLimit = doc.components.schemas.VerifyKeyRatelimitData.properties;
+  delete verifyLimit.reset.maximum;
+  verifyLimit.id = { anyOf: [verifyLimit.id, { const: '' }] };
   ajv.addSchema(doc, 'openapi');
   return ajv;
 }

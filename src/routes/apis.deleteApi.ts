@@ -14,6 +14,8 @@ export default defineRoute({
       throw errors.protectedResource(`The API ${api.id} has delete protection on; turn it off before deleting.`);
     }
     await services.store.apis.softDelete(auth.workspaceId, api.id);
+    // Every key of the API now verifies as NOT_FOUND; API deletions are rare, so all cached keys go.
+    await services.cache.evictAll();
     return { data: {} };
   },
 });

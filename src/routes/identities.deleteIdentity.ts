@@ -11,6 +11,8 @@ export default defineRoute({
     auth.require('identity.*.delete_identity', `identity.${existing.id}.delete_identity`);
     const deleted = await services.store.identities.delete(auth.workspaceId, existing.id);
     if (!deleted) throw identityNotFound();
+    // Its keys stay valid but lose the identity and its shared limits from the next verification on.
+    await services.cache.evictIdentity(existing.id);
     // The only operation whose success body has no `data`.
     return {};
   },

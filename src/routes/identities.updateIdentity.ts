@@ -21,6 +21,8 @@ export default defineRoute({
       ratelimits: body.ratelimits,
     });
     if (!updated) throw identityNotFound();
+    // The next verification of any of its keys must see the new meta and limits.
+    await services.cache.evictIdentity(updated.id);
     return { data: identityToWire(updated) };
   },
 });

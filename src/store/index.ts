@@ -1,6 +1,7 @@
 import { connect, migrate, type Backend, type ConnectOptions, type Db } from './connection.ts';
 import { ApiStore } from './apis.ts';
 import { IdentityStore } from './identities.ts';
+import { KeyStore } from './keys.ts';
 import { RootKeyStore, WorkspaceStore } from './workspaces.ts';
 
 /**
@@ -12,6 +13,7 @@ export class Store {
   readonly rootKeys: RootKeyStore;
   readonly apis: ApiStore;
   readonly identities: IdentityStore;
+  readonly keys: KeyStore;
 
   constructor(
     readonly db: Db,
@@ -22,6 +24,7 @@ export class Store {
     this.rootKeys = new RootKeyStore(db);
     this.apis = new ApiStore(db);
     this.identities = new IdentityStore(db);
+    this.keys = new KeyStore(db, backend);
   }
 
   close(): Promise<void> {

@@ -64,6 +64,36 @@ export interface RatelimitsTable {
   updated_at: number | null;
 }
 
+export interface KeysTable {
+  id: string;
+  workspace_id: string;
+  keyspace_id: string;
+  /** base64 SHA-256 of the key; the plaintext is never stored. */
+  hash: string;
+  start: string;
+  name: string | null;
+  identity_id: string | null;
+  /** JSON object text, or NULL for none. */
+  meta: string | null;
+  expires: number | null;
+  enabled: number;
+  remaining: number | null;
+  refill_amount: number | null;
+  refill_day: number | null;
+  last_refill_at: number | null;
+  pending_migration_id: string | null;
+  created_at: number;
+  updated_at: number | null;
+  deleted_at: number | null;
+}
+
+export interface KeyMigrationsTable {
+  id: string;
+  workspace_id: string;
+  algorithm: string;
+  created_at: number;
+}
+
 export interface Database {
   workspaces: WorkspacesTable;
   root_keys: RootKeysTable;
@@ -71,4 +101,6 @@ export interface Database {
   apis: ApisTable;
   identities: IdentitiesTable;
   ratelimits: RatelimitsTable;
+  keys: KeysTable;
+  key_migrations: KeyMigrationsTable;
 }

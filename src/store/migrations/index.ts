@@ -1,9 +1,11 @@
 import type { Migration } from 'kysely';
 import * as m0001 from './0001_foundation.ts';
+import * as m0002 from './0002_keys.ts';
 import * as m0005 from './0005_analytics.ts';
 
 /** Every migration, in order. Add new ones at the end with the next number. */
 export const migrations: Record<string, Migration> = {
   '0001_foundation': m0001,
+  '0002_keys': m0002,
   '0005_analytics': m0005,
 };

@@ -1,0 +1,219 @@
+import { performance } from 'node:perf_hooks';
+import { hashKey } from '../core/hash.ts';
+import type { IdentityRecord, KeyRecord } from '../core/keys.ts';
+import {
+  planRatelimits,
+  precheck,
+  visibleIdentityLimits,
+  type PermissionEvaluator,
+  type PlannedLimit,
+  type RequestedLimit,
+  type VerifyCode,
+} from '../core/verify.ts';
+import type { Principal } from '../http/auth.ts';
+import type { AnalyticsSink } from '../analytics/types.ts';
+import type { KeyCache } from '../cache/keyCache.ts';
+import type { BatchResult, LimitRequest, RateLimiter } from '../limiter/types.ts';
+import type { KeyStore } from '../store/keys.ts';
+import { keyStart } from './start.ts';
+
+export interface VerifyInput {
+  key: string;
+  tags?: string[];
+  permissions?: string;
+  credits?: { cost: number };
+  ratelimits?: RequestedLimit[];
+  migrationId?: string;
+}
+
+export interface VerifyRatelimit {
+  exceeded: boolean;
+  id: string;
+  name: string;
+  limit: number;
+  duration: number;
+  reset: number;
+  remaining: number;
+  autoApply: boolean;
+}
+
+/** The `data` of a verifyKey answer; optional fields are absent, never null. */
+export interface VerifyData {
+  valid: boolean;
+  code: VerifyCode;
+  keyId?: string;
+  name?: string;
+  meta?: Record<string, unknown>;
+  expires?: number;
+  credits?: number;
+  enabled?: boolean;
+  permissions?: string[];
+  roles?: string[];
+  identity?: { id: string; externalId: string; meta?: Record<string, unknown>; ratelimits?: unknown[] };
+  ratelimits?: VerifyRatelimit[];
+}
+
+export interface VerifierDeps {
+  keys: KeyStore;
+  cache: KeyCache;
+  limiter: RateLimiter;
+  analytics: AnalyticsSink;
+  clock: () => number;
+  nodeId: string;
+  /** The permission-query step; without an evaluator the step lets every request through. */
+  evaluatePermissions?: PermissionEvaluator;
+}
+
+type SyncLimiter = RateLimiter & { checkNow(requests: LimitRequest[], now: number): BatchResult };
+
+const NOT_FOUND: VerifyData = Object.freeze({ valid: false, code: 'NOT_FOUND' }) as VerifyData;
+
+/**
+ * Runs one verification. On a cache hit nothing here waits on I/O except the credits deduction of keys
+ * that have credits (and the limiter, when it is a remote one).
+ */
+export class Verifier {
+  private readonly syncLimiter: SyncLimiter | undefined;
+
+  constructor(private readonly deps: VerifierDeps) {
+    const limiter = deps.limiter as Partial<SyncLimiter>;
+    this.syncLimiter = typeof limiter.checkNow === 'function' ? (deps.limiter as SyncLimiter) : undefined;
+  }
+
+  async verify(principal: Principal, input: VerifyInput, requestId: string): Promise<VerifyData> {
+    const started = performance.now();
+    const now = this.deps.clock();
+    const hash = hashKey(input.key);
+    const cache = this.deps.cache;
+    let key = cache.peekKey(hash);
+    if (key === undefined) key = await cache.loadKey(hash);
+    if (
+      key === null ||
+      key.workspaceId !== principal.workspaceId ||
+      // A root key that may not verify this API's keys learns nothing about them.
+      !principal.has('api.*.verify_key', `api.${key.apiId}.verify_key`)
+    ) {
+      this.record(requestId, now, started, principal.workspaceId, null, null, 'NOT_FOUND', input.tags, 0);
+      return NOT_FOUND;
+    }
+    if (key.pendingMigrationId !== null && input.migrationId === key.pendingMigrationId) {
+      await this.deps.keys.completeMigration(key.id, keyStart(input.key), now);
+      await cache.evictKey(hash);
+    }
+    let identity: IdentityRecord | null = null;
+    if (key.identityId !== null) {
+      const cached = cache.peekIdentity(key.identityId);
+      identity = cached !== undefined ? cached : await cache.loadIdentity(key.identityId);
+    }
+
+    const data = describe(key, identity);
+    let code: VerifyCode | undefined = precheck(key, now);
+    if (
+      code === undefined &&
+      input.permissions !== undefined &&
+      this.deps.evaluatePermissions !== undefined &&
+      !this.deps.evaluatePermissions(input.permissions, key.permissions)
+    ) {
+      code = 'INSUFFICIENT_PERMISSIONS';
+    }
+    if (code === undefined) {
+      const planned = planRatelimits(key, identity, input.ratelimits);
+      if (planned.length > 0) {
+        const batch = await this.check(planned, now);
+        data.ratelimits = planned.map((p, i) => toVerifyRatelimit(p, batch.results[i], batch.passed));
+        if (!batch.passed) code = 'RATE_LIMITED';
+      }
+    }
+    let spent = 0;
+    if (code === undefined && key.credits.remaining !== null) {
+      const cost = input.credits?.cost ?? 1;
+      const result = await this.deps.keys.credits.spend(key.id, cost, key.credits.refill?.refillDay ?? null, now);
+      if (result) {
+        data.credits = result.remaining;
+        if (result.ok) spent = cost;
+        else code = 'USAGE_EXCEEDED';
+      }
+    }
+    data.code = code ?? 'VALID';
+    data.valid = code === undefined;
+    this.record(requestId, now, started, key.workspaceId, key, identity, data.code, input.tags, spent);
+    return data;
+  }
+
+  private check(planned: PlannedLimit[], now: number): BatchResult | Promise<BatchResult> {
+    const requests: LimitRequest[] = planned.map((p) => ({ key: p.counter, limit: p.limit, duration: p.duration, cost: p.cost }));
+    return this.syncLimiter ? this.syncLimiter.checkNow(requests, now) : this.deps.limiter.check(requests, now);
+  }
+
+  private record(
+    requestId: string,
+    time: number,
+    started: number,
+    workspaceId: string,
+    key: KeyRecord | null,
+    identity: IdentityRecord | null,
+    outcome: VerifyCode,
+    tags: string[] | undefined,
+    spentCredits: number,
+  ): void {
+    try {
+      this.deps.analytics.record({
+        requestId,
+        time,
+        workspaceId,
+        keySpaceId: key?.keyspaceId ?? '',
+        keyId: key?.id ?? '',
+        identityId: identity?.id ?? '',
+        externalId: identity?.externalId ?? '',
+        outcome,
+        tags: tags ?? [],
+        spentCredits,
+        latency: performance.now() - started,
+        nodeId: this.deps.nodeId,
+      });
+    } catch {
+      // Recording is best effort: it must never fail a verification.
+    }
+  }
+}
+
+function toVerifyRatelimit(
+  p: PlannedLimit,
+  r: { allowed: boolean; remaining: number; reset: number },
+  counted: boolean,
+): VerifyRatelimit {
+  // When the batch was denied nothing was counted, so a limit that would have allowed the call reports
+  // its balance without this call's cost.
+  const remaining = r.allowed && !counted ? Math.min(p.limit, r.remaining + p.cost) : r.remaining;
+  return {
+    exceeded: !r.allowed,
+    id: p.id,
+    name: p.name,
+    limit: p.limit,
+    duration: p.duration,
+    reset: r.reset,
+    remaining,
+    autoApply: p.autoApply,
+  };
+}
+
+/** What every answer about an existing key carries, before the outcome is known. */
+function describe(key: KeyRecord, identity: IdentityRecord | null): VerifyData {
+  const data: VerifyData = { valid: false, code: 'VALID', keyId: key.id };
+  if (key.name !== null) data.name = key.name;
+  if (key.meta !== null && Object.keys(key.meta).length > 0) data.meta = key.meta;
+  if (key.expires !== null) data.expires = key.expires;
+  data.enabled = key.enabled;
+  if (key.permissions.length > 0) data.permissions = key.permissions;
+  if (key.roles.length > 0) data.roles = key.roles;
+  if (identity !== null) {
+    const out: NonNullable<VerifyData['identity']> = { id: identity.id, externalId: identity.externalId };
+    if (Object.keys(identity.meta).length > 0) out.meta = identity.meta;
+    const limits = visibleIdentityLimits(key, identity);
+    if (limits.length > 0) {
+      out.ratelimits = limits.map((r) => ({ id: r.id, name: r.name, limit: r.limit, duration: r.duration, autoApply: r.autoApply }));
+    }
+    data.identity = out;
+  }
+  return data;
+}
