@@ -23,6 +23,7 @@ export function createAnalyticsReader(backend: Backend): AnalyticsReader {
 }
 
 interface Pending {
+  worker: Worker;
   resolve(rows: unknown[][]): void;
   reject(err: Error): void;
   timer: NodeJS.Timeout;
@@ -34,58 +35,72 @@ interface Pending {
  * is ended; the next query starts a fresh one.
  */
 class SqliteReader implements AnalyticsReader {
-  private worker: Worker | undefined;
+  private worker: { thread: Worker; ready: Promise<void> } | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
+  private closed = false;
 
   constructor(private readonly path: string) {}
 
-  private ensureWorker(): Worker {
+  private ensureWorker(): { thread: Worker; ready: Promise<void> } {
     if (this.worker) return this.worker;
-    const worker = new Worker(new URL('./sqliteWorker.mjs', import.meta.url), { workerData: { path: this.path } });
-    worker.unref();
-    worker.on('message', (msg: { id: number; rows?: unknown[][]; error?: { message: string; code?: string } }) => {
-      const p = this.pending.get(msg.id);
+    const thread = new Worker(new URL('./sqliteWorker.mjs', import.meta.url), { workerData: { path: this.path } });
+    thread.unref();
+    const ready = new Promise<void>((resolve, reject) => {
+      thread.once('message', () => resolve());
+      thread.once('error', reject);
+      thread.once('exit', () => reject(new Error('analytics reader stopped')));
+    });
+    ready.catch(() => {});
+    thread.on('message', (msg: { id?: number; rows?: unknown[][]; error?: { message: string } }) => {
+      const p = msg.id === undefined ? undefined : this.pending.get(msg.id);
       if (!p) return;
-      this.pending.delete(msg.id);
+      this.pending.delete(msg.id!);
       clearTimeout(p.timer);
       if (msg.error) p.reject(new QueryRejected(msg.error.message));
       else p.resolve(msg.rows!);
     });
-    worker.on('error', (err) => this.failAll(worker, err));
-    worker.on('exit', () => this.failAll(worker, new Error('analytics reader stopped')));
-    this.worker = worker;
-    return worker;
+    thread.on('error', (err) => this.failAll(thread, err));
+    thread.on('exit', () => this.failAll(thread, new Error('analytics reader stopped')));
+    this.worker = { thread, ready };
+    return this.worker;
   }
 
-  private failAll(worker: Worker, err: Error): void {
-    if (this.worker === worker) this.worker = undefined;
+  private failAll(thread: Worker, err: Error): void {
+    if (this.worker?.thread === thread) this.worker = undefined;
     for (const [id, p] of this.pending) {
+      if (p.worker !== thread) continue;
       clearTimeout(p.timer);
       p.reject(err);
       this.pending.delete(id);
     }
   }
 
-  read(sql: string, params: unknown[], limits: ReadLimits): Promise<unknown[][]> {
-    const worker = this.ensureWorker();
+  async read(sql: string, params: unknown[], limits: ReadLimits): Promise<unknown[][]> {
+    if (this.closed) throw new Error('analytics reader is closed');
+    const { thread, ready } = this.ensureWorker();
+    // Starting a worker is not part of the query's time.
+    await ready;
     const id = ++this.nextId;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
         reject(new QueryTimeout(`the query ran longer than ${limits.timeoutMs} ms`));
-        if (this.worker === worker) this.worker = undefined;
-        void worker.terminate();
+        if (this.worker?.thread === thread) this.worker = undefined;
+        void thread.terminate();
+        // A warm replacement for the next query.
+        if (!this.closed) this.ensureWorker();
       }, limits.timeoutMs);
-      this.pending.set(id, { resolve, reject, timer });
-      worker.postMessage({ id, sql, params, maxRows: limits.maxRows });
+      this.pending.set(id, { worker: thread, resolve, reject, timer });
+      thread.postMessage({ id, sql, params, maxRows: limits.maxRows });
     });
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     const worker = this.worker;
     this.worker = undefined;
-    if (worker) await worker.terminate();
+    if (worker) await worker.thread.terminate();
   }
 }
 

@@ -30,6 +30,8 @@ db.aggregate('lk_quantile', {
   },
 });
 
+parentPort.postMessage({ ready: true });
+
 parentPort.on('message', ({ id, sql, params, maxRows }) => {
   try {
     const stmt = db.prepare(sql);
