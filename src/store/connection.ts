@@ -94,12 +94,16 @@ async function connectPostgres(url: string, options: ConnectOptions): Promise<Co
   return { db, backend: { kind: 'postgres', pool }, close: () => db.destroy() };
 }
 
-/** Applies every pending migration. Safe to run from several processes at once. */
-export async function migrate(db: Db): Promise<void> {
+/**
+ * Applies every pending migration. Safe to run from several processes at once. With a PostgreSQL schema,
+ * the migration bookkeeping is looked up in that schema only: otherwise another schema's tables would count.
+ */
+export async function migrate(db: Db, schema?: string): Promise<void> {
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => migrations },
     allowUnorderedMigrations: true,
+    migrationTableSchema: schema,
   });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
