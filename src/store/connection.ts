@@ -15,6 +15,8 @@ export type Backend =
 export interface Connection {
   db: Db;
   backend: Backend;
+  /** PostgreSQL schema the connection works in, when not the default. */
+  schema?: string;
   close(): Promise<void>;
 }
 
@@ -91,18 +93,16 @@ async function connectPostgres(url: string, options: ConnectOptions): Promise<Co
     throw new StoreError(`cannot connect to PostgreSQL at ${where}: ${(err as Error).message || String(err)}`);
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, backend: { kind: 'postgres', pool }, close: () => db.destroy() };
+  return { db, backend: { kind: 'postgres', pool }, schema, close: () => db.destroy() };
 }
 
-/**
- * Applies every pending migration. Safe to run from several processes at once. With a PostgreSQL schema,
- * the migration bookkeeping is looked up in that schema only: otherwise another schema's tables would count.
- */
+/** Applies every pending migration. Safe to run from several processes at once. */
 export async function migrate(db: Db, schema?: string): Promise<void> {
   const migrator = new Migrator({
     db,
     provider: { getMigrations: async () => migrations },
     allowUnorderedMigrations: true,
+    // Without it the migrator looks for its own tables in every schema and may find another schema's.
     migrationTableSchema: schema,
   });
   const { error, results } = await migrator.migrateToLatest();

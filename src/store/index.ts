@@ -36,7 +36,7 @@ export class Store {
 export async function openStore(url: string, options: ConnectOptions = {}): Promise<Store> {
   const conn = await connect(url, options);
   try {
-    await migrate(conn.db, conn.backend.kind === 'postgres' ? options.schema : undefined);
+    await migrate(conn.db, conn.schema);
   } catch (err) {
     await conn.close();
     throw err;
