@@ -13,7 +13,7 @@ export function createAnalyticsSink(config: Config, store: Store, clock: Clock):
   return new PersistentSink(createAnalyticsWriter(store.backend), clock, {
     capacity: config.analyticsBufferSize,
     flushMs: config.analyticsFlushMs,
-    batchSize: 1000,
+    batchSize: 10_000,
     retentionDays: config.analyticsRetentionDays,
     pruneEveryMs: HOUR_MS,
     onError: (err) => console.error(`analytics: writing verification events failed, will retry: ${(err as Error).message}`),

@@ -113,7 +113,11 @@ export class PersistentSink implements AnalyticsSink {
     this.closed = true;
     clearInterval(this.flushTimer);
     clearInterval(this.pruneTimer);
-    await this.flush();
+    try {
+      await this.flush();
+    } finally {
+      await this.writer.close?.();
+    }
   }
 }
 

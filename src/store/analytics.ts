@@ -1,3 +1,4 @@
+import { Worker } from 'node:worker_threads';
 import type SqliteDatabase from 'better-sqlite3';
 import type pg from 'pg';
 import type { VerificationEvent } from '../analytics/types.ts';
@@ -37,29 +38,42 @@ export function bucketStart(granularity: Granularity, time: number): number {
 
 /** Tags as a rollup dimension: the same set of tags always lands in the same row, whatever order they came in. */
 export function canonicalTags(tags: string[]): string[] {
+  if (tags.length < 2) return tags.slice();
   return [...new Set(tags)].sort();
 }
 
+// Separators that cannot occur in ids, outcomes or tags as the API accepts them.
+const SEP = '\u0000';
+const TAG_SEP = '\u0001';
+
 /** Sums a batch of events into the rows to add to each rollup table. */
 export function rollupBatch(events: VerificationEvent[], encodeTags: (tags: string[]) => unknown): RollupRow[] {
+  const prepared = events.map((e) => {
+    const tags = canonicalTags(e.tags);
+    const dims = e.workspaceId + SEP + e.identityId + SEP + e.keySpaceId + SEP + e.keyId + SEP + e.externalId + SEP + e.outcome + SEP + tags.join(TAG_SEP);
+    return { e, tags, dims };
+  });
   const rows: RollupRow[] = [];
   for (const granularity of Object.keys(ROLLUP_TABLES) as Granularity[]) {
     const sums = new Map<string, { values: unknown[]; count: number; spent: number }>();
-    for (const e of events) {
-      const tags = canonicalTags(e.tags);
-      const dims = [e.workspaceId, e.identityId, bucketStart(granularity, e.time), e.keySpaceId, e.keyId, e.externalId, e.outcome];
-      const id = JSON.stringify([dims, tags]);
+    for (const { e, tags, dims } of prepared) {
+      const bucket = bucketStart(granularity, e.time);
+      const id = bucket + SEP + dims;
       const sum = sums.get(id);
       if (sum) {
         sum.count++;
         sum.spent += e.spentCredits;
       } else {
-        sums.set(id, { values: [...dims, encodeTags(tags)], count: 1, spent: e.spentCredits });
+        const values = [e.workspaceId, e.identityId, bucket, e.keySpaceId, e.keyId, e.externalId, e.outcome, encodeTags(tags)];
+        sums.set(id, { values, count: 1, spent: e.spentCredits });
       }
     }
     // A fixed order keeps concurrent writers on PostgreSQL from locking the same rows in opposite orders.
-    const ordered = [...sums.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    for (const [, s] of ordered) rows.push({ granularity, values: [...s.values, s.count, s.spent] });
+    const ids = [...sums.keys()].sort();
+    for (const id of ids) {
+      const s = sums.get(id)!;
+      rows.push({ granularity, values: [...s.values, s.count, s.spent] });
+    }
   }
   return rows;
 }
@@ -88,16 +102,24 @@ export interface AnalyticsWriter {
   write(events: VerificationEvent[]): Promise<void>;
   /** Deletes raw events older than `before` (unix ms); rollups are kept. Returns how many were deleted. */
   pruneRaw(before: number): Promise<number>;
+  close?(): Promise<void>;
 }
 
+/** On a SQLite file the writes run on a thread of their own, so a batch never stalls the requests in flight. */
 export function createAnalyticsWriter(backend: Backend): AnalyticsWriter {
-  return backend.kind === 'sqlite' ? new SqliteAnalyticsWriter(backend.sqlite) : new PostgresAnalyticsWriter(backend.pool);
+  if (backend.kind === 'postgres') return new PostgresAnalyticsWriter(backend.pool);
+  if (backend.path === ':memory:') return new SqliteAnalyticsWriter(backend.sqlite);
+  return new ThreadedSqliteWriter(backend.path);
 }
 
-class SqliteAnalyticsWriter implements AnalyticsWriter {
+// Workspaces that ever recorded an event: the month rollup keeps one row per workspace and month at least.
+const WORKSPACES_WITH_EVENTS = 'SELECT DISTINCT workspace_id FROM analytics_per_month';
+
+export class SqliteAnalyticsWriter implements AnalyticsWriter {
   private readonly insertRaw: SqliteDatabase.Statement;
   private readonly upserts: Record<Granularity, SqliteDatabase.Statement>;
   private readonly prune: SqliteDatabase.Statement;
+  private readonly workspaces: SqliteDatabase.Statement;
   private readonly writeBatch: (events: VerificationEvent[]) => void;
 
   constructor(db: SqliteDatabase.Database) {
@@ -106,7 +128,8 @@ class SqliteAnalyticsWriter implements AnalyticsWriter {
     this.upserts = Object.fromEntries(
       Object.entries(ROLLUP_TABLES).map(([g, table]) => [g, db.prepare(upsertSql(table, marks(ROLLUP_COLUMNS.length)))]),
     ) as Record<Granularity, SqliteDatabase.Statement>;
-    this.prune = db.prepare('DELETE FROM analytics_events WHERE time < ?');
+    this.prune = db.prepare('DELETE FROM analytics_events WHERE workspace_id = ? AND time < ?');
+    this.workspaces = db.prepare(WORKSPACES_WITH_EVENTS).pluck();
     const encode = (tags: string[]) => JSON.stringify(tags);
     this.writeBatch = db.transaction((events: VerificationEvent[]) => {
       for (const e of events) this.insertRaw.run(rawValues(e, encode));
@@ -119,7 +142,57 @@ class SqliteAnalyticsWriter implements AnalyticsWriter {
   }
 
   async pruneRaw(before: number): Promise<number> {
-    return this.prune.run(before).changes;
+    let deleted = 0;
+    for (const ws of this.workspaces.all() as string[]) deleted += this.prune.run(ws, before).changes;
+    return deleted;
+  }
+}
+
+/** Hands batches to a worker thread that owns a second connection to the same SQLite file. */
+class ThreadedSqliteWriter implements AnalyticsWriter {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, { resolve(v: number): void; reject(e: Error): void }>();
+  private nextId = 0;
+  private failure: Error | undefined;
+
+  constructor(path: string) {
+    this.worker = new Worker(new URL('./analyticsWriterWorker.mjs', import.meta.url), { workerData: { path } });
+    this.worker.unref();
+    this.worker.on('message', (msg: { id: number; result?: number; error?: string }) => {
+      const p = this.pending.get(msg.id);
+      if (!p) return;
+      this.pending.delete(msg.id);
+      if (msg.error !== undefined) p.reject(new Error(msg.error));
+      else p.resolve(msg.result ?? 0);
+    });
+    const fail = (err: Error) => {
+      this.failure = err;
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+    };
+    this.worker.on('error', fail);
+    this.worker.on('exit', () => fail(new Error('the analytics writer thread stopped')));
+  }
+
+  private send(message: Record<string, unknown>): Promise<number> {
+    if (this.failure) return Promise.reject(this.failure);
+    const id = ++this.nextId;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ id, ...message });
+    });
+  }
+
+  async write(events: VerificationEvent[]): Promise<void> {
+    if (events.length > 0) await this.send({ op: 'write', events });
+  }
+
+  pruneRaw(before: number): Promise<number> {
+    return this.send({ op: 'prune', before });
+  }
+
+  async close(): Promise<void> {
+    await this.worker.terminate();
   }
 }
 
@@ -158,8 +231,13 @@ class PostgresAnalyticsWriter implements AnalyticsWriter {
   }
 
   async pruneRaw(before: number): Promise<number> {
-    const result = await this.pool.query('DELETE FROM analytics_events WHERE time < $1', [before]);
-    return result.rowCount ?? 0;
+    const { rows } = await this.pool.query<{ workspace_id: string }>(WORKSPACES_WITH_EVENTS);
+    let deleted = 0;
+    for (const { workspace_id } of rows) {
+      const result = await this.pool.query('DELETE FROM analytics_events WHERE workspace_id = $1 AND time < $2', [workspace_id, before]);
+      deleted += result.rowCount ?? 0;
+    }
+    return deleted;
   }
 }
 

@@ -165,7 +165,7 @@ await describeOnBackends(
         const writer = createAnalyticsWriter(server().app.services.store.backend);
         const sink = new PersistentSink(writer, clock.now, { capacity: 1000, flushMs: 600_000, batchSize: 10, retentionDays: 30, pruneEveryMs: 600_000 });
         for (let i = 0; i < 10; i++) sink.record(event(workspaceId));
-        for (let i = 0; i < 100 && sink.stats().written < 10; i++) await new Promise((r) => setTimeout(r, 10));
+        for (let i = 0; i < 1000 && sink.stats().written < 10; i++) await new Promise((r) => setTimeout(r, 10));
         assert.equal(sink.stats().written, 10);
         await sink.close();
       });
@@ -183,6 +183,7 @@ await describeOnBackends(
             return real.write(events);
           },
           pruneRaw: real.pruneRaw.bind(real),
+          close: async () => real.close?.(),
         };
         const errors: unknown[] = [];
         const sink = new PersistentSink(flaky, clock.now, { capacity: 100, flushMs: 600_000, batchSize: 100, retentionDays: 30, pruneEveryMs: 600_000, onError: (e) => errors.push(e) });

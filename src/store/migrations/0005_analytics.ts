@@ -31,14 +31,9 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('spent_credits', 'bigint', (c) => c.notNull())
     .addColumn('latency', 'double precision', (c) => c.notNull())
     .execute();
+  // The raw table takes every verification, so it carries one index only: queries and pruning go by
+  // (workspace, time); per-identity questions are answered by the rollups.
   await db.schema.createIndex('analytics_events_ws_time').on('analytics_events').columns(['workspace_id', 'time']).execute();
-  await db.schema
-    .createIndex('analytics_events_ws_identity_time')
-    .on('analytics_events')
-    .columns(['workspace_id', 'identity_id', 'time'])
-    .execute();
-  // Retention pruning deletes by time across all workspaces.
-  await db.schema.createIndex('analytics_events_time').on('analytics_events').column('time').execute();
 
   for (const table of Object.values(ROLLUP_TABLES)) {
     await db.schema
