@@ -46,33 +46,52 @@ export function canonicalTags(tags: string[]): string[] {
 const SEP = '\u0000';
 const TAG_SEP = '\u0001';
 
-/** Sums a batch of events into the rows to add to each rollup table. */
+interface Sum {
+  /** The dimensions of the row, all but the bucket: workspace, identity, keyspace, key, externalId, outcome, tags. */
+  event: VerificationEvent;
+  tags: string[];
+  dims: string;
+  time: number;
+  count: number;
+  spent: number;
+}
+
+/** Adds sums into buckets of a granularity; the inputs may be events (count 1) or finer-grained sums. */
+function sumInto(granularity: Granularity, inputs: Iterable<Sum>): Map<string, Sum> {
+  const out = new Map<string, Sum>();
+  for (const s of inputs) {
+    const time = bucketStart(granularity, s.time);
+    const id = time + SEP + s.dims;
+    const cur = out.get(id);
+    if (cur) {
+      cur.count += s.count;
+      cur.spent += s.spent;
+    } else {
+      out.set(id, { ...s, time });
+    }
+  }
+  return out;
+}
+
+/**
+ * Sums a batch of events into the rows to add to each rollup table. Events are summed per minute once;
+ * hours, days and months are summed from those minutes, which are far fewer than the events.
+ */
 export function rollupBatch(events: VerificationEvent[], encodeTags: (tags: string[]) => unknown): RollupRow[] {
-  const prepared = events.map((e) => {
+  const singles: Sum[] = events.map((e) => {
     const tags = canonicalTags(e.tags);
     const dims = e.workspaceId + SEP + e.identityId + SEP + e.keySpaceId + SEP + e.keyId + SEP + e.externalId + SEP + e.outcome + SEP + tags.join(TAG_SEP);
-    return { e, tags, dims };
+    return { event: e, tags, dims, time: e.time, count: 1, spent: e.spentCredits };
   });
+  const minutes = sumInto('minute', singles);
+  const byGranularity: [Granularity, Map<string, Sum>][] = [['minute', minutes]];
+  for (const g of ['hour', 'day', 'month'] as const) byGranularity.push([g, sumInto(g, minutes.values())]);
   const rows: RollupRow[] = [];
-  for (const granularity of Object.keys(ROLLUP_TABLES) as Granularity[]) {
-    const sums = new Map<string, { values: unknown[]; count: number; spent: number }>();
-    for (const { e, tags, dims } of prepared) {
-      const bucket = bucketStart(granularity, e.time);
-      const id = bucket + SEP + dims;
-      const sum = sums.get(id);
-      if (sum) {
-        sum.count++;
-        sum.spent += e.spentCredits;
-      } else {
-        const values = [e.workspaceId, e.identityId, bucket, e.keySpaceId, e.keyId, e.externalId, e.outcome, encodeTags(tags)];
-        sums.set(id, { values, count: 1, spent: e.spentCredits });
-      }
-    }
+  for (const [granularity, sums] of byGranularity) {
     // A fixed order keeps concurrent writers on PostgreSQL from locking the same rows in opposite orders.
-    const ids = [...sums.keys()].sort();
-    for (const id of ids) {
-      const s = sums.get(id)!;
-      rows.push({ granularity, values: [...s.values, s.count, s.spent] });
+    for (const id of [...sums.keys()].sort()) {
+      const { event: e, tags, time, count, spent } = sums.get(id)!;
+      rows.push({ granularity, values: [e.workspaceId, e.identityId, time, e.keySpaceId, e.keyId, e.externalId, e.outcome, encodeTags(tags), count, spent] });
     }
   }
   return rows;
@@ -115,8 +134,11 @@ export function createAnalyticsWriter(backend: Backend): AnalyticsWriter {
 // Workspaces that ever recorded an event: the month rollup keeps one row per workspace and month at least.
 const WORKSPACES_WITH_EVENTS = 'SELECT DISTINCT workspace_id FROM analytics_per_month';
 
+const SQLITE_ROWS_PER_INSERT = 50;
+
 export class SqliteAnalyticsWriter implements AnalyticsWriter {
   private readonly insertRaw: SqliteDatabase.Statement;
+  private readonly insertRawMany: SqliteDatabase.Statement;
   private readonly upserts: Record<Granularity, SqliteDatabase.Statement>;
   private readonly prune: SqliteDatabase.Statement;
   private readonly workspaces: SqliteDatabase.Statement;
@@ -124,7 +146,10 @@ export class SqliteAnalyticsWriter implements AnalyticsWriter {
 
   constructor(db: SqliteDatabase.Database) {
     const marks = (n: number) => `(${new Array(n).fill('?').join(', ')})`;
-    this.insertRaw = db.prepare(`INSERT INTO analytics_events (${RAW_COLUMNS.join(', ')}) VALUES ${marks(RAW_COLUMNS.length)}`);
+    const insert = `INSERT INTO analytics_events (${RAW_COLUMNS.join(', ')}) VALUES `;
+    this.insertRaw = db.prepare(insert + marks(RAW_COLUMNS.length));
+    // Many rows per statement: one call into SQLite per hundred events instead of one per event.
+    this.insertRawMany = db.prepare(insert + new Array(SQLITE_ROWS_PER_INSERT).fill(marks(RAW_COLUMNS.length)).join(', '));
     this.upserts = Object.fromEntries(
       Object.entries(ROLLUP_TABLES).map(([g, table]) => [g, db.prepare(upsertSql(table, marks(ROLLUP_COLUMNS.length)))]),
     ) as Record<Granularity, SqliteDatabase.Statement>;
@@ -132,7 +157,13 @@ export class SqliteAnalyticsWriter implements AnalyticsWriter {
     this.workspaces = db.prepare(WORKSPACES_WITH_EVENTS).pluck();
     const encode = (tags: string[]) => JSON.stringify(tags);
     this.writeBatch = db.transaction((events: VerificationEvent[]) => {
-      for (const e of events) this.insertRaw.run(rawValues(e, encode));
+      let i = 0;
+      for (; i + SQLITE_ROWS_PER_INSERT <= events.length; i += SQLITE_ROWS_PER_INSERT) {
+        const params: unknown[] = [];
+        for (let j = i; j < i + SQLITE_ROWS_PER_INSERT; j++) params.push(...rawValues(events[j], encode));
+        this.insertRawMany.run(params);
+      }
+      for (; i < events.length; i++) this.insertRaw.run(rawValues(events[i], encode));
       for (const row of rollupBatch(events, encode)) this.upserts[row.granularity].run(row.values);
     });
   }
