@@ -6,7 +6,7 @@
  *  (c) a raw-table count over 1,000,000 events.
  * Options: --events <n>  --backends sqlite,postgres  --only a|b|c  --duration <s>  --rounds <n>
  */
-import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -89,6 +89,7 @@ async function verifyServer(backend: 'sqlite' | 'postgres', recording: boolean, 
   return {
     url,
     rootKey,
+    pid: server.child.pid!,
     async stop() {
       await server.stop();
       await drop();
@@ -107,7 +108,18 @@ async function post(url: string, op: string, body: unknown, rootKey: string): Pr
   return json.data;
 }
 
-async function verifyRun(backend: 'sqlite' | 'postgres', recording: boolean, round: number): Promise<{ load: LoadResult; recorded?: number }> {
+/** CPU time the process (all its threads) has used so far, in ms, from /proc. */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1000) / 100;
+}
+
+async function verifyRun(
+  backend: 'sqlite' | 'postgres',
+  recording: boolean,
+  round: number,
+): Promise<{ load: LoadResult; recorded?: number; cpuUs: number }> {
   const server = await verifyServer(backend, recording, `${backend}-${recording ? 'on' : 'off'}-${round}`);
   try {
     const { apiId } = await post(server.url, 'apis.createApi', { name: 'bench-api' }, server.rootKey);
@@ -119,7 +131,9 @@ async function verifyRun(backend: 'sqlite' | 'postgres', recording: boolean, rou
     }
     const headers = { authorization: `Bearer ${server.rootKey}` };
     await runLoad({ url: `${server.url}/v2/keys.verifyKey`, bodies, headers, duration: 2 });
+    const cpuBefore = cpuMs(server.pid);
     const load = await runLoad({ url: `${server.url}/v2/keys.verifyKey`, bodies, headers, duration: DURATION });
+    const cpuUs = ((cpuMs(server.pid) - cpuBefore) * 1000) / load.requests;
     let recorded: number | undefined;
     if (recording) {
       // Waits for the timer flush, then counts what was written.
@@ -127,7 +141,7 @@ async function verifyRun(backend: 'sqlite' | 'postgres', recording: boolean, rou
       const rows = await post(server.url, 'analytics.getVerifications', { query: 'SELECT count() AS n FROM key_verifications_v1 WHERE time > 0' }, server.rootKey);
       recorded = rows[0].n;
     }
-    return { load, recorded };
+    return { load, recorded, cpuUs };
   } finally {
     await server.stop();
   }
@@ -137,15 +151,17 @@ async function partA(): Promise<void> {
   for (const backend of BACKENDS) {
     const on: LoadResult[] = [];
     const off: LoadResult[] = [];
+    const cpu: { on: number[]; off: number[] } = { on: [], off: [] };
     const recordedCounts: string[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       // Alternate which mode goes first, so that drift in machine load does not favour one.
       const order = round % 2 === 0 ? [false, true] : [true, false];
       for (const recording of order) {
-        const { load, recorded } = await verifyRun(backend, recording, round);
+        const { load, recorded, cpuUs } = await verifyRun(backend, recording, round);
         (recording ? on : off).push(load);
-        if (recorded !== undefined) recordedCounts.push(`${recorded} of ${load.requests + 0} timed (+ warm-up)`);
-        console.log(`${backend} round ${round + 1} recording ${recording ? 'on ' : 'off'}: ${Math.round(load.rps)} req/s`);
+        cpu[recording ? 'on' : 'off'].push(cpuUs);
+        if (recorded !== undefined) recordedCounts.push(`${recorded} (${load.requests} timed + warm-up)`);
+        console.log(`${backend} round ${round + 1} recording ${recording ? 'on ' : 'off'}: ${Math.round(load.rps)} req/s, ${cpuUs.toFixed(1)} µs server CPU per request`);
       }
     }
     const best = (xs: LoadResult[]) => xs.reduce((a, b) => (b.rps > a.rps ? b : a));
@@ -157,7 +173,13 @@ async function partA(): Promise<void> {
         { scenario: 'recording on', result: bestOn, baseline: bestOff },
       ]),
     );
-    report.push(`events recorded in the "on" runs: ${recordedCounts.join('; ')}\n`);
+    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    report.push(
+      `server CPU per verification (all threads, median of rounds): off ${median(cpu.off).toFixed(1)} µs, on ${median(cpu.on).toFixed(1)} µs ` +
+        `(ratio ${(median(cpu.off) / median(cpu.on)).toFixed(2)})\n` +
+        `req/s per round: off ${off.map((r) => Math.round(r.rps)).join(', ')}; on ${on.map((r) => Math.round(r.rps)).join(', ')}\n` +
+        `events recorded in the "on" runs: ${recordedCounts.join('; ')}\n`,
+    );
   }
 }
 

@@ -144,6 +144,12 @@ await describeOnBackends(
           ws.rootKey,
         );
         assert.deepEqual(union, [{ src: 'day', n: 9 }, { src: 'raw', n: 9 }]);
+        const viaCte = await query(
+          server(),
+          "WITH limited AS (SELECT key_id FROM key_verifications_v1 WHERE outcome = 'RATE_LIMITED' AND time > 0) SELECT key_id, sum(count) AS n FROM key_verifications_per_day_v1 WHERE key_id IN (SELECT key_id FROM limited) AND EXISTS (SELECT 1 FROM limited) AND time > 0 GROUP BY key_id",
+          ws.rootKey,
+        );
+        assert.deepEqual(viaCte, [{ key_id: 'key_1', n: 5 }]);
         const misc = await query(
           server(),
           "SELECT groupUniqArray(outcome) AS outcomes, uniq(key_id) AS keys, round(avg(spent_credits), 2) AS avg_credits, hasAny(['a','b'], ['b']) AS any_b, hasAll(['a','b'], ['a','c']) AS all_ac, length(arrayFilter(x -> startsWith(x, 'path='), ['path=/a', 'x'])) AS filtered, upper(concat('a', 'b')) AS ab, formatDateTime(toStartOfMonth(now()), '%Y-%m-%d %H:%i:%S') AS month_start FROM key_verifications_v1 WHERE time > 0",

@@ -67,8 +67,15 @@ export class Scope {
   /** arrayJoin element columns by the SQL of their array, so repeating an arrayJoin reuses one lateral. */
   readonly arrayJoins = new Map<string, string>();
   clause: 'select' | 'where' | 'other' = 'other';
+  /** The CTEs visible here, for subqueries inside expressions. */
+  env?: CteEnv;
 
   constructor(readonly parent?: Scope) {}
+
+  ctes(): CteEnv {
+    for (let s: Scope | undefined = this; s; s = s.parent) if (s.env) return s.env;
+    return new Map();
+  }
 }
 
 type CteEnv = Map<string, { sqlName: string; columns: Column[] }>;
@@ -180,6 +187,7 @@ export class Translator {
 
   private select(s: Select, parent: Scope, env: CteEnv, orderBy: OrderItem[], limit: string): { sql: string; columns: Column[] } {
     const scope = new Scope(parent);
+    scope.env = env;
     const from = s.from ? this.from(s.from, scope, env) : undefined;
     for (const item of s.items) if (item.kind === 'item' && item.alias !== undefined) scope.aliases.set(item.alias, item.expr);
 
@@ -381,7 +389,7 @@ export class Translator {
         const left = this.expr(e.expr, scope);
         const not = e.not ? 'NOT ' : '';
         if (e.query) {
-          const inner = this.query(e.query, scope, new Map());
+          const inner = this.query(e.query, scope, scope.ctes());
           if (inner.columns.length !== 1) throw invalidQuery('a subquery after IN must select one column');
           return { sql: `(${left.sql} ${not}IN (${inner.sql}))`, type: 'bool' };
         }
@@ -414,12 +422,12 @@ export class Translator {
         return intervalOf(n.value, e.unit);
       }
       case 'subquery': {
-        const inner = this.query(e.query, scope, new Map());
+        const inner = this.query(e.query, scope, scope.ctes());
         if (inner.columns.length !== 1) throw invalidQuery('a scalar subquery must select one column');
         return { sql: `(${inner.sql})`, type: inner.columns[0].type };
       }
       case 'exists':
-        return { sql: `(EXISTS (${this.query(e.query, scope, new Map()).sql}))`, type: 'bool' };
+        return { sql: `(EXISTS (${this.query(e.query, scope, scope.ctes()).sql}))`, type: 'bool' };
       case 'array': {
         const items = e.items.map((x) => this.expr(x, scope));
         if (this.dialect === 'sqlite') return { sql: `json_array(${items.map((i) => i.sql).join(', ')})`, type: 'array' };
