@@ -188,15 +188,20 @@ async function partA(): Promise<void> {
 const BIG_WS = 'ws_bench_big';
 const SMALL_WS = 'ws_bench_1m';
 
-/** SQL producing the i-th synthetic event's columns; identities each have one key, a plan tag and a spread of outcomes. */
-function eventSelect(backend: 'sqlite' | 'postgres', ws: string, source: string): string {
+/**
+ * SQL producing the i-th of `count` synthetic events: times rise with i over the last 30 days, as events arrive in
+ * time order; identities (each with one key and a plan tag) and outcomes are spread over i.
+ */
+function eventSelect(backend: 'sqlite' | 'postgres', ws: string, count: number, source: string): string {
+  const identity = `((i * 7919) % ${IDENTITIES})`;
   const tags =
     backend === 'sqlite'
-      ? `CASE WHEN i % ${IDENTITIES} % 3 = 0 THEN '["plan=pro"]' ELSE '[]' END`
-      : `CASE WHEN i % ${IDENTITIES} % 3 = 0 THEN ARRAY['plan=pro'] ELSE ARRAY[]::text[] END`;
-  return `SELECT 'req_' || i, ${NOW} - ((i * 2654435761) % ${30 * 86_400}) * 1000 - (i % 1000), '${ws}', 'ks_bench',
-      'key_' || (i % ${IDENTITIES}), 'id_' || (i % ${IDENTITIES}), 'user_' || (i % ${IDENTITIES}),
-      CASE WHEN i % 20 = 0 THEN 'RATE_LIMITED' WHEN i % 50 = 1 THEN 'USAGE_EXCEEDED' ELSE 'VALID' END,
+      ? `CASE WHEN ${identity} % 3 = 0 THEN '["plan=pro"]' ELSE '[]' END`
+      : `CASE WHEN ${identity} % 3 = 0 THEN ARRAY['plan=pro'] ELSE ARRAY[]::text[] END`;
+  const step = (30 * DAY) / count;
+  return `SELECT 'req_' || i, ${NOW - 30 * DAY} + CAST(i * ${step} AS BIGINT), '${ws}', 'ks_bench',
+      'key_' || ${identity}, 'id_' || ${identity}, 'user_' || ${identity},
+      CASE WHEN (i / 7) % 20 = 0 THEN 'RATE_LIMITED' WHEN (i / 7) % 50 = 1 THEN 'USAGE_EXCEEDED' ELSE 'VALID' END,
       'node-bench', ${tags}, i % 2, 0.25 FROM ${source}`;
 }
 
@@ -224,7 +229,7 @@ async function seed(backend: 'sqlite' | 'postgres'): Promise<{ store: Store; sec
     for (const [ws, count] of [[BIG_WS, EVENTS], [SMALL_WS, SMALL_EVENTS]] as const) {
       for (let from = 0; from < count; from += CHUNK) {
         const to = Math.min(count, from + CHUNK) - 1;
-        db.exec(`BEGIN; WITH RECURSIVE s(i) AS (SELECT ${from} UNION ALL SELECT i + 1 FROM s WHERE i < ${to}) ${RAW_INSERT}${eventSelect('sqlite', ws, 's')}; COMMIT;`);
+        db.exec(`BEGIN; WITH RECURSIVE s(i) AS (SELECT ${from} UNION ALL SELECT i + 1 FROM s WHERE i < ${to}) ${RAW_INSERT}${eventSelect('sqlite', ws, count, 's')}; COMMIT;`);
         console.log(`sqlite: ${ws} ${to + 1} of ${count} events (${Math.round((Date.now() - started) / 1000)} s)`);
       }
       db.exec(rollupInsert('analytics_per_day', 'time - time % 86400000', ws));
@@ -251,7 +256,7 @@ async function seed(backend: 'sqlite' | 'postgres'): Promise<{ store: Store; sec
   for (const [ws, count] of [[BIG_WS, EVENTS], [SMALL_WS, SMALL_EVENTS]] as const) {
     for (let from = 0; from < count; from += CHUNK) {
       const to = Math.min(count, from + CHUNK) - 1;
-      await pool.query(RAW_INSERT + eventSelect('postgres', ws, `generate_series(${from}::bigint, ${to}::bigint) AS g(i)`));
+      await pool.query(RAW_INSERT + eventSelect('postgres', ws, count, `generate_series(${from}::bigint, ${to}::bigint) AS g(i)`));
       console.log(`postgres: ${ws} ${to + 1} of ${count} events (${Math.round((Date.now() - started) / 1000)} s)`);
     }
     await pool.query(rollupInsert('analytics_per_day', 'time - time % 86400000', ws));
