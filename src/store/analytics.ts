@@ -180,17 +180,24 @@ export class SqliteAnalyticsWriter implements AnalyticsWriter {
   }
 }
 
-/** Hands batches to a worker thread that owns a second connection to the same SQLite file. */
+/**
+ * Hands batches to a worker thread that owns a second connection to the same SQLite file. If the thread dies,
+ * the batches in flight fail (the sink keeps them and retries) and the next batch starts a new thread.
+ */
 class ThreadedSqliteWriter implements AnalyticsWriter {
-  private readonly worker: Worker;
-  private readonly pending = new Map<number, { resolve(v: number): void; reject(e: Error): void }>();
+  private worker: Worker | undefined;
+  private readonly pending = new Map<number, { worker: Worker; resolve(v: number): void; reject(e: Error): void }>();
   private nextId = 0;
-  private failure: Error | undefined;
 
-  constructor(path: string) {
-    this.worker = new Worker(new URL('./analyticsWriterWorker.mjs', import.meta.url), { workerData: { path } });
-    this.worker.unref();
-    this.worker.on('message', (msg: { id: number; result?: number; error?: string }) => {
+  constructor(private readonly path: string) {
+    this.ensureWorker();
+  }
+
+  private ensureWorker(): Worker {
+    if (this.worker) return this.worker;
+    const worker = new Worker(new URL('./analyticsWriterWorker.mjs', import.meta.url), { workerData: { path: this.path } });
+    worker.unref();
+    worker.on('message', (msg: { id: number; result?: number; error?: string }) => {
       const p = this.pending.get(msg.id);
       if (!p) return;
       this.pending.delete(msg.id);
@@ -198,20 +205,25 @@ class ThreadedSqliteWriter implements AnalyticsWriter {
       else p.resolve(msg.result ?? 0);
     });
     const fail = (err: Error) => {
-      this.failure = err;
-      for (const p of this.pending.values()) p.reject(err);
-      this.pending.clear();
+      if (this.worker === worker) this.worker = undefined;
+      for (const [id, p] of this.pending) {
+        if (p.worker !== worker) continue;
+        this.pending.delete(id);
+        p.reject(err);
+      }
     };
-    this.worker.on('error', fail);
-    this.worker.on('exit', () => fail(new Error('the analytics writer thread stopped')));
+    worker.on('error', fail);
+    worker.on('exit', () => fail(new Error('the analytics writer thread stopped')));
+    this.worker = worker;
+    return worker;
   }
 
   private send(message: Record<string, unknown>): Promise<number> {
-    if (this.failure) return Promise.reject(this.failure);
+    const worker = this.ensureWorker();
     const id = ++this.nextId;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, ...message });
+      this.pending.set(id, { worker, resolve, reject });
+      worker.postMessage({ id, ...message });
     });
   }
 
@@ -224,7 +236,9 @@ class ThreadedSqliteWriter implements AnalyticsWriter {
   }
 
   async close(): Promise<void> {
-    await this.worker.terminate();
+    const worker = this.worker;
+    this.worker = undefined;
+    if (worker) await worker.terminate();
   }
 }
 
