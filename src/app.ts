@@ -13,6 +13,7 @@ import { InProcessCacheBus, KeyCache } from './cache/index.ts';
 import { RedisCacheBus } from './cache/redisBus.ts';
 import { Verifier } from './verify/verifier.ts';
 import { permissionsSatisfy } from './core/permissionQuery.ts';
+import { AnalyticsQueries } from './analytics/query/service.ts';
 
 export interface App {
   server: FastifyInstance;
@@ -43,7 +44,12 @@ export async function createServices(config: Config, store: Store, clock: Clock)
     evaluatePermissions: permissionsSatisfy,
   });
   const namespaces = new NamespaceCache(store.ratelimit);
-  return { config, store, clock, limiter, analytics, cacheBus, cache, verifier, namespaces };
+  const analyticsQueries = new AnalyticsQueries(store.backend, {
+    timeoutMs: config.analyticsQueryTimeoutMs,
+    maxRows: config.analyticsQueryMaxRows,
+    defaultWindowDays: config.analyticsRetentionDays,
+  });
+  return { config, store, clock, limiter, analytics, analyticsQueries, cacheBus, cache, verifier, namespaces };
 }
 
 /** Releases what the services hold, after the HTTP server stopped: buffered events are written first. */
@@ -51,6 +57,7 @@ export async function closeServices(services: Services): Promise<void> {
   services.cache.close();
   await services.cacheBus.close();
   await services.analytics.close();
+  await services.analyticsQueries.close();
   await services.limiter.close();
   await services.store.close();
 }

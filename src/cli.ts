@@ -42,7 +42,13 @@ Options (each also read from the environment variable in brackets):
   --body-limit <bytes>           largest request body [LATCHKEY_BODY_LIMIT] (default 4194304)
   --key-cache-size <n>           keys held in the verification cache [LATCHKEY_KEY_CACHE_SIZE]
   --node-id <name>               this node's name in analytics [LATCHKEY_NODE_ID]
-  --analytics-retention-days <n> days raw verification events are kept [LATCHKEY_ANALYTICS_RETENTION_DAYS]`,
+  --analytics-retention-days <n> days raw verification events are kept [LATCHKEY_ANALYTICS_RETENTION_DAYS]
+  --analytics <on|off>           record verification events [LATCHKEY_ANALYTICS]
+  --analytics-buffer-size <n>    events held in memory before new ones are dropped [LATCHKEY_ANALYTICS_BUFFER_SIZE]
+  --analytics-flush-ms <ms>      longest wait before buffered events are written [LATCHKEY_ANALYTICS_FLUSH_MS]
+  --analytics-query-timeout-ms <ms>  longest an analytics query may run [LATCHKEY_ANALYTICS_QUERY_TIMEOUT_MS]
+  --analytics-query-max-rows <n> most rows an analytics query may return [LATCHKEY_ANALYTICS_QUERY_MAX_ROWS]
+  --analytics-query-quota <n>    analytics queries per workspace per hour [LATCHKEY_ANALYTICS_QUERY_QUOTA]`,
   workspace: `Usage: latchkey workspace create --name <name> [--database-url <url>]
 
 Creates a workspace and prints {"workspaceId": "..."} as the last line of output.

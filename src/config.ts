@@ -15,6 +15,18 @@ export interface Config {
   nodeId: string;
   /** Days raw verification events are kept before pruning; rollups are kept. */
   analyticsRetentionDays: number;
+  /** Whether verification events are recorded at all (`LATCHKEY_ANALYTICS=off` turns recording off). */
+  analyticsEnabled: boolean;
+  /** Most events held in memory awaiting a write; beyond it new events are dropped and counted. */
+  analyticsBufferSize: number;
+  /** Longest time an event waits in memory before it is written, in ms. */
+  analyticsFlushMs: number;
+  /** Longest an analytics query may run, in ms. */
+  analyticsQueryTimeoutMs: number;
+  /** Most rows an analytics query may return. */
+  analyticsQueryMaxRows: number;
+  /** Analytics queries each workspace may run per hour. */
+  analyticsQueryQuota: number;
 }
 
 export class ConfigError extends Error {}
@@ -29,6 +41,12 @@ const FLAG_TO_ENV: Record<string, string> = {
   'key-cache-size': 'LATCHKEY_KEY_CACHE_SIZE',
   'node-id': 'LATCHKEY_NODE_ID',
   'analytics-retention-days': 'LATCHKEY_ANALYTICS_RETENTION_DAYS',
+  analytics: 'LATCHKEY_ANALYTICS',
+  'analytics-buffer-size': 'LATCHKEY_ANALYTICS_BUFFER_SIZE',
+  'analytics-flush-ms': 'LATCHKEY_ANALYTICS_FLUSH_MS',
+  'analytics-query-timeout-ms': 'LATCHKEY_ANALYTICS_QUERY_TIMEOUT_MS',
+  'analytics-query-max-rows': 'LATCHKEY_ANALYTICS_QUERY_MAX_ROWS',
+  'analytics-query-quota': 'LATCHKEY_ANALYTICS_QUERY_QUOTA',
 };
 
 export const CONFIG_FLAGS = Object.keys(FLAG_TO_ENV);
@@ -49,6 +67,13 @@ function logLevel(raw: string): string {
     throw new ConfigError(`LATCHKEY_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got '${raw}'`);
   }
   return raw;
+}
+
+function onOff(name: string, raw: string | undefined, fallback: boolean): boolean {
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'on' || raw === 'true' || raw === '1') return true;
+  if (raw === 'off' || raw === 'false' || raw === '0') return false;
+  throw new ConfigError(`${name} must be 'on' or 'off', got '${raw}'`);
 }
 
 /** Builds the config from env, overridden by flags given as `{ 'database-url': '...' }`. */
@@ -79,5 +104,11 @@ export function loadConfig(
     analyticsRetentionDays: integer(
       'LATCHKEY_ANALYTICS_RETENTION_DAYS', get('analytics-retention-days'), 30, 1, 3650,
     ),
+    analyticsEnabled: onOff('LATCHKEY_ANALYTICS', get('analytics'), true),
+    analyticsBufferSize: integer('LATCHKEY_ANALYTICS_BUFFER_SIZE', get('analytics-buffer-size'), 200_000, 1, 100_000_000),
+    analyticsFlushMs: integer('LATCHKEY_ANALYTICS_FLUSH_MS', get('analytics-flush-ms'), 1000, 10, 3_600_000),
+    analyticsQueryTimeoutMs: integer('LATCHKEY_ANALYTICS_QUERY_TIMEOUT_MS', get('analytics-query-timeout-ms'), 30_000, 1, 3_600_000),
+    analyticsQueryMaxRows: integer('LATCHKEY_ANALYTICS_QUERY_MAX_ROWS', get('analytics-query-max-rows'), 100_000, 1, 10_000_000),
+    analyticsQueryQuota: integer('LATCHKEY_ANALYTICS_QUERY_QUOTA', get('analytics-query-quota'), 1000, 1, 100_000_000),
   };
 }

@@ -6,6 +6,7 @@ import type { CacheBus } from './cache/bus.ts';
 import type { KeyCache } from './cache/keyCache.ts';
 import type { Verifier } from './verify/verifier.ts';
 import type { NamespaceCache } from './ratelimit/namespaces.ts';
+import type { AnalyticsQueries } from './analytics/query/service.ts';
 
 /** A source of the current time in unix ms; tests inject their own to cross windows and refill dates. */
 export type Clock = () => number;
@@ -26,4 +27,6 @@ export interface Services {
   verifier: Verifier;
   /** Rate-limit namespaces with their overrides, cached for limit checks. */
   namespaces: NamespaceCache;
+  /** Runs analytics.getVerifications queries, read-only and confined to the caller's workspace. */
+  analyticsQueries: AnalyticsQueries;
 }

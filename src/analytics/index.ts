@@ -1,25 +1,21 @@
 import type { Config } from '../config.ts';
 import type { Clock } from '../services.ts';
 import type { Store } from '../store/index.ts';
-import { EventBuffer } from './buffer.ts';
-import type { AnalyticsSink, VerificationEvent } from './types.ts';
+import { createAnalyticsWriter } from '../store/analytics.ts';
+import { DisabledSink, PersistentSink } from './sink.ts';
+import type { AnalyticsSink } from './types.ts';
 
-/**
- * Holds verification events in a bounded buffer. Persisting them (batched inserts and rollups) is
- * the analytics store's job; until it is wired in, events stay in memory only.
- */
-class BufferedSink implements AnalyticsSink {
-  readonly buffer = new EventBuffer(100_000);
+const HOUR_MS = 3_600_000;
 
-  record(event: VerificationEvent): void {
-    this.buffer.push(event);
-  }
-
-  async flush(): Promise<void> {}
-
-  async close(): Promise<void> {}
-}
-
-export function createAnalyticsSink(_config: Config, _store: Store, _clock: Clock): AnalyticsSink {
-  return new BufferedSink();
+/** The node's analytics sink: events persisted in batches to the store, or ignored when recording is off. */
+export function createAnalyticsSink(config: Config, store: Store, clock: Clock): AnalyticsSink {
+  if (!config.analyticsEnabled) return new DisabledSink();
+  return new PersistentSink(createAnalyticsWriter(store.backend), clock, {
+    capacity: config.analyticsBufferSize,
+    flushMs: config.analyticsFlushMs,
+    batchSize: 10_000,
+    retentionDays: config.analyticsRetentionDays,
+    pruneEveryMs: HOUR_MS,
+    onError: (err) => console.error(`analytics: writing verification events failed, will retry: ${(err as Error).message}`),
+  });
 }

@@ -1,4 +1,5 @@
 import type { Route } from '../http/route.ts';
+import analyticsGetVerifications from './analytics.getVerifications.ts';
 import apisCreateApi from './apis.createApi.ts';
 import apisDeleteApi from './apis.deleteApi.ts';
 import apisGetApi from './apis.getApi.ts';
@@ -41,6 +42,7 @@ import ratelimitSetOverride from './ratelimit.setOverride.ts';
 
 /** Every operation the server serves, one module each. */
 export const routes: Route<any>[] = [
+  analyticsGetVerifications,
   apisCreateApi,
   apisDeleteApi,
   apisGetApi,

@@ -1,0 +1,23 @@
+// Writes analytics batches on its own SQLite connection, off the thread that serves requests.
+import { parentPort, workerData } from 'node:worker_threads';
+import { createRequire } from 'node:module';
+import { register } from 'tsx/esm/api';
+
+register();
+const Database = createRequire(import.meta.url)('better-sqlite3');
+const { SqliteAnalyticsWriter } = await import('./analytics.ts');
+
+const db = new Database(workerData.path);
+db.pragma('journal_mode = WAL');
+db.pragma('synchronous = NORMAL');
+db.pragma('busy_timeout = 5000');
+const writer = new SqliteAnalyticsWriter(db);
+
+parentPort.on('message', async ({ id, op, events, before }) => {
+  try {
+    const result = op === 'write' ? (await writer.write(events), events.length) : await writer.pruneRaw(before);
+    parentPort.postMessage({ id, result });
+  } catch (err) {
+    parentPort.postMessage({ id, error: err instanceof Error ? err.message : String(err) });
+  }
+});

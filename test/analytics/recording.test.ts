@@ -1,0 +1,200 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { sql } from 'kysely';
+import { describeOnBackends } from '../routes.ts';
+import { manualClock, newApi, newKey, verify } from '../keyHelpers.ts';
+import { event, query, record, sinkOf } from './events.ts';
+import { PersistentSink } from '../../src/analytics/sink.ts';
+import { createAnalyticsWriter, bucketStart } from '../../src/store/analytics.ts';
+import type { TestServer } from '../harness.ts';
+
+const DAY = 86_400_000;
+const clock = manualClock(Date.UTC(2030, 0, 15, 12, 0, 0));
+
+async function rows(server: TestServer, text: string): Promise<any[]> {
+  const result = await sql.raw(text).execute(server.app.services.store.db);
+  return result.rows as any[];
+}
+
+await describeOnBackends(
+  'analytics recording',
+  (server) => {
+    describe('counts', () => {
+      it('counts by outcome, identity and tag after a known sequence', async () => {
+        const { workspaceId } = await server().newWorkspace();
+        const at = clock.now();
+        const events = [
+          ...Array.from({ length: 5 }, () => event(workspaceId, { identityId: 'id_a', externalId: 'alice', tags: ['plan=pro'], time: at })),
+          ...Array.from({ length: 3 }, () => event(workspaceId, { identityId: 'id_a', externalId: 'alice', outcome: 'RATE_LIMITED', time: at })),
+          ...Array.from({ length: 4 }, () => event(workspaceId, { identityId: 'id_b', externalId: 'bob', tags: ['plan=free', 'path=/x'], time: at - DAY })),
+          ...Array.from({ length: 2 }, () => event(workspaceId, { outcome: 'NOT_FOUND', keyId: '', keySpaceId: '', time: at })),
+        ];
+        await record(server(), events);
+        const key = await server().newRootKey(['api.*.read_analytics'], workspaceId);
+
+        const byOutcome = await query(server(), 'SELECT outcome, count() AS n FROM key_verifications_v1 GROUP BY outcome ORDER BY outcome', key);
+        assert.deepEqual(byOutcome, [
+          { outcome: 'NOT_FOUND', n: 2 },
+          { outcome: 'RATE_LIMITED', n: 3 },
+          { outcome: 'VALID', n: 9 },
+        ]);
+        const byIdentity = await query(
+          server(),
+          "SELECT external_id, sum(count) AS n, sumIf(count, outcome = 'VALID') AS ok FROM key_verifications_per_day_v1 WHERE external_id != '' GROUP BY external_id ORDER BY external_id",
+          key,
+        );
+        assert.deepEqual(byIdentity, [
+          { external_id: 'alice', n: 8, ok: 5 },
+          { external_id: 'bob', n: 4, ok: 4 },
+        ]);
+        const byTag = await query(server(), 'SELECT arrayJoin(tags) AS tag, count() AS n FROM key_verifications_v1 GROUP BY tag ORDER BY tag', key);
+        assert.deepEqual(byTag, [
+          { tag: 'path=/x', n: 4 },
+          { tag: 'plan=free', n: 4 },
+          { tag: 'plan=pro', n: 5 },
+        ]);
+        const tagged = await query(server(), "SELECT count() AS n FROM key_verifications_per_hour_v1 WHERE has(tags, 'plan=pro')", key);
+        assert.deepEqual(tagged, [{ n: 1 }]);
+      });
+
+      it('records every real verification with its outcome, identity, tags and credits', async () => {
+        const apiId = await newApi(server());
+        await server().call('identities.createIdentity', { externalId: 'verified-user' });
+        const { key } = await newKey(server(), apiId, { externalId: 'verified-user', credits: { remaining: 3 } });
+        for (let i = 0; i < 4; i++) await verify(server(), { key, tags: ['route=/v1'], credits: { cost: 1 } });
+        await verify(server(), { key: 'no-such-key' });
+        await sinkOf(server()).flush();
+        const got = await query(
+          server(),
+          "SELECT outcome, count() AS n, sum(spent_credits) AS credits FROM key_verifications_v1 WHERE external_id = 'verified-user' AND has(tags, 'route=/v1') GROUP BY outcome ORDER BY outcome",
+        );
+        assert.deepEqual(got, [
+          { outcome: 'USAGE_EXCEEDED', n: 1, credits: 0 },
+          { outcome: 'VALID', n: 3, credits: 3 },
+        ]);
+        const missing = await query(server(), "SELECT count() AS n FROM key_verifications_v1 WHERE outcome = 'NOT_FOUND' AND key_id = ''");
+        assert.ok(missing[0].n >= 1);
+      });
+    });
+
+    describe('rollups', () => {
+      it('every rollup equals the aggregate of the raw events', async () => {
+        const { workspaceId } = await server().newWorkspace();
+        const start = Date.UTC(2030, 0, 1);
+        const outcomes = ['VALID', 'RATE_LIMITED', 'USAGE_EXCEEDED'];
+        const events = Array.from({ length: 600 }, (_, i) =>
+          event(workspaceId, {
+            time: start + ((i * 7_919_123) % (40 * DAY)),
+            identityId: `id_${i % 4}`,
+            externalId: `user_${i % 4}`,
+            keyId: `key_${i % 3}`,
+            outcome: outcomes[i % 3],
+            tags: i % 5 === 0 ? ['b', 'a'] : i % 5 === 1 ? ['a', 'b'] : [],
+            spentCredits: i % 2,
+          }),
+        );
+        // Written in several batches, so that rollup rows are updated as well as inserted.
+        for (let i = 0; i < events.length; i += 150) await record(server(), events.slice(i, i + 150));
+
+        for (const granularity of ['minute', 'hour', 'day', 'month'] as const) {
+          const expected = new Map<string, { count: number; spent: number }>();
+          for (const e of events) {
+            const id = [bucketStart(granularity, e.time), e.identityId, e.keyId, e.outcome, [...e.tags].sort().join(',')].join('|');
+            const cur = expected.get(id) ?? { count: 0, spent: 0 };
+            cur.count++;
+            cur.spent += e.spentCredits;
+            expected.set(id, cur);
+          }
+          const stored = await rows(server(), `SELECT time, identity_id, key_id, outcome, tags, count, spent_credits FROM analytics_per_${granularity} WHERE workspace_id = '${workspaceId}'`);
+          const actual = new Map<string, { count: number; spent: number }>();
+          for (const r of stored) {
+            const tags = (Array.isArray(r.tags) ? r.tags : JSON.parse(r.tags)) as string[];
+            actual.set([Number(r.time), r.identity_id, r.key_id, r.outcome, tags.join(',')].join('|'), {
+              count: Number(r.count),
+              spent: Number(r.spent_credits),
+            });
+          }
+          assert.deepEqual(actual, expected, `${granularity} rollup`);
+        }
+        const raw = await rows(server(), `SELECT count(*) AS n FROM analytics_events WHERE workspace_id = '${workspaceId}'`);
+        assert.equal(Number(raw[0].n), 600);
+      });
+    });
+
+    describe('retention', () => {
+      it('prunes raw events older than the retention and keeps the rollups', async () => {
+        const { workspaceId } = await server().newWorkspace();
+        const now = clock.now();
+        await record(server(), [
+          event(workspaceId, { time: now - 31 * DAY, externalId: 'old' }),
+          event(workspaceId, { time: now - 31 * DAY, externalId: 'old' }),
+          event(workspaceId, { time: now - 29 * DAY, externalId: 'recent' }),
+        ]);
+        const deleted = await sinkOf(server()).prune();
+        assert.ok(deleted >= 2);
+        const raw = await rows(server(), `SELECT external_id FROM analytics_events WHERE workspace_id = '${workspaceId}'`);
+        assert.deepEqual(raw.map((r) => r.external_id), ['recent']);
+        const day = await rows(server(), `SELECT external_id, count FROM analytics_per_day WHERE workspace_id = '${workspaceId}' ORDER BY external_id`);
+        assert.deepEqual(day.map((r) => [r.external_id, Number(r.count)]), [['old', 2], ['recent', 1]]);
+
+        clock.advance(2 * DAY);
+        await sinkOf(server()).prune();
+        const after = await rows(server(), `SELECT count(*) AS n FROM analytics_events WHERE workspace_id = '${workspaceId}'`);
+        assert.equal(Number(after[0].n), 0);
+        clock.set(now);
+      });
+    });
+
+    describe('buffer', () => {
+      it('drops and counts events beyond its capacity, and writes the rest on close', async () => {
+        const { workspaceId } = await server().newWorkspace();
+        const writer = createAnalyticsWriter(server().app.services.store.backend);
+        const sink = new PersistentSink(writer, clock.now, { capacity: 5, flushMs: 60_000, batchSize: 100, retentionDays: 30, pruneEveryMs: 60_000 });
+        for (let i = 0; i < 8; i++) sink.record(event(workspaceId, { externalId: 'buffered' }));
+        assert.deepEqual(sink.stats(), { buffered: 5, accepted: 5, dropped: 3, written: 0, failedWrites: 0 });
+        await sink.close();
+        assert.equal(sink.stats().written, 5);
+        sink.record(event(workspaceId));
+        assert.equal(sink.stats().buffered, 0);
+        const raw = await rows(server(), `SELECT count(*) AS n FROM analytics_events WHERE workspace_id = '${workspaceId}'`);
+        assert.equal(Number(raw[0].n), 5);
+      });
+
+      it('writes a full batch without waiting for the timer', async () => {
+        const { workspaceId } = await server().newWorkspace();
+        const writer = createAnalyticsWriter(server().app.services.store.backend);
+        const sink = new PersistentSink(writer, clock.now, { capacity: 1000, flushMs: 600_000, batchSize: 10, retentionDays: 30, pruneEveryMs: 600_000 });
+        for (let i = 0; i < 10; i++) sink.record(event(workspaceId));
+        for (let i = 0; i < 1000 && sink.stats().written < 10; i++) await new Promise((r) => setTimeout(r, 10));
+        assert.equal(sink.stats().written, 10);
+        await sink.close();
+      });
+
+      it('keeps events buffered when a write fails, and writes them on the next flush', async () => {
+        const { workspaceId } = await server().newWorkspace();
+        const real = createAnalyticsWriter(server().app.services.store.backend);
+        let failNext = true;
+        const flaky = {
+          write: async (events: Parameters<typeof real.write>[0]) => {
+            if (failNext) {
+              failNext = false;
+              throw new Error('disk full');
+            }
+            return real.write(events);
+          },
+          pruneRaw: real.pruneRaw.bind(real),
+          close: async () => real.close?.(),
+        };
+        const errors: unknown[] = [];
+        const sink = new PersistentSink(flaky, clock.now, { capacity: 100, flushMs: 600_000, batchSize: 100, retentionDays: 30, pruneEveryMs: 600_000, onError: (e) => errors.push(e) });
+        for (let i = 0; i < 3; i++) sink.record(event(workspaceId));
+        await assert.rejects(sink.flush(), /disk full/);
+        assert.equal(sink.stats().buffered, 3);
+        await sink.close();
+        assert.deepEqual(sink.stats(), { buffered: 0, accepted: 3, dropped: 0, written: 3, failedWrites: 1 });
+        assert.equal(errors.length, 1);
+      });
+    });
+  },
+  { clock: clock.now, env: { LATCHKEY_ANALYTICS_FLUSH_MS: '600000' } },
+);
