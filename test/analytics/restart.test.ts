@@ -31,7 +31,8 @@ async function serve(env: Record<string, string>): Promise<{ child: ChildProcess
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${output.join('\n')}`)), 30_000);
     const onData = (chunk: Buffer) => {
       output.push(...chunk.toString().split('\n'));
-      if (/listening/i.test(chunk.toString())) {
+      // `serve` prints this line once it listens, after the first start's root key.
+      if (/Latchkey listening on/.test(chunk.toString())) {
         clearTimeout(timer);
         resolve();
       }
