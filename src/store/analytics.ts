@@ -104,10 +104,9 @@ function rawValues(e: VerificationEvent, encodeTags: (tags: string[]) => unknown
   ];
 }
 
-/** `rows` is either `VALUES (...), ...` or a SELECT producing the rollup columns in order. */
-function upsertSql(table: string, rows: string): string {
+function upsertSql(table: string, placeholders: string): string {
   return (
-    `INSERT INTO ${table} (${ROLLUP_COLUMNS.join(', ')}) ${rows} ` +
+    `INSERT INTO ${table} (${ROLLUP_COLUMNS.join(', ')}) VALUES ${placeholders} ` +
     `ON CONFLICT (${ROLLUP_KEY.join(', ')}) DO UPDATE SET ` +
     `count = ${table}.count + excluded.count, spent_credits = ${table}.spent_credits + excluded.spent_credits`
   );
@@ -152,7 +151,7 @@ export class SqliteAnalyticsWriter implements AnalyticsWriter {
     // Many rows per statement: one call into SQLite per hundred events instead of one per event.
     this.insertRawMany = db.prepare(insert + new Array(SQLITE_ROWS_PER_INSERT).fill(marks(RAW_COLUMNS.length)).join(', '));
     this.upserts = Object.fromEntries(
-      Object.entries(ROLLUP_TABLES).map(([g, table]) => [g, db.prepare(upsertSql(table, `VALUES ${marks(ROLLUP_COLUMNS.length)}`))]),
+      Object.entries(ROLLUP_TABLES).map(([g, table]) => [g, db.prepare(upsertSql(table, marks(ROLLUP_COLUMNS.length)))]),
     ) as Record<Granularity, SqliteDatabase.Statement>;
     this.prune = db.prepare('DELETE FROM analytics_events WHERE workspace_id = ? AND time < ?');
     this.workspaces = db.prepare(WORKSPACES_WITH_EVENTS).pluck();
@@ -242,42 +241,30 @@ class ThreadedSqliteWriter implements AnalyticsWriter {
   }
 }
 
-const PG_RAW_TYPES = ['text', 'bigint', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'text', 'bigint', 'double precision'];
-const PG_ROLLUP_TYPES = ['text', 'text', 'bigint', 'text', 'text', 'text', 'text', 'text', 'bigint', 'bigint'];
-
-/**
- * Rows go to PostgreSQL as one array per column, unnested server-side: a batch is one statement with a dozen
- * parameters, whatever its size. Tags travel as JSON text (arrays of arrays cannot be unnested row by row).
- */
-function unnestSelect(columns: readonly string[], types: string[]): string {
-  const args = types.map((t, i) => `$${i + 1}::${t}[]`).join(', ');
-  const select = columns.map((c) => (c === 'tags' ? 'ARRAY(SELECT jsonb_array_elements_text(u.tags::jsonb))' : `u.${c}`));
-  return `SELECT ${select.join(', ')} FROM unnest(${args}) AS u(${columns.join(', ')})`;
-}
-
-function byColumn(rows: unknown[][], width: number): unknown[][] {
-  const columns: unknown[][] = Array.from({ length: width }, () => new Array(rows.length));
-  for (let r = 0; r < rows.length; r++) for (let c = 0; c < width; c++) columns[c][r] = rows[r][c];
-  return columns;
-}
+// PostgreSQL accepts at most 65535 parameters per statement.
+const PG_MAX_PARAMS = 60_000;
 
 class PostgresAnalyticsWriter implements AnalyticsWriter {
-  private readonly insertRaw = `INSERT INTO analytics_events (${RAW_COLUMNS.join(', ')}) ${unnestSelect(RAW_COLUMNS, PG_RAW_TYPES)}`;
-
   constructor(private readonly pool: pg.Pool) {}
 
   async write(events: VerificationEvent[]): Promise<void> {
     if (events.length === 0) return;
-    const encode = (tags: string[]) => JSON.stringify(tags);
-    const rollups = rollupBatch(events, encode);
+    const encode = (tags: string[]) => tags;
     const client = await this.pool.connect();
     try {
       await client.query('BEGIN');
-      await client.query(this.insertRaw, byColumn(events.map((e) => rawValues(e, encode)), RAW_COLUMNS.length));
+      const raw = events.map((e) => rawValues(e, encode));
+      for (const chunk of chunks(raw, Math.floor(PG_MAX_PARAMS / RAW_COLUMNS.length))) {
+        const { placeholders, params } = valuesList(chunk);
+        await client.query(`INSERT INTO analytics_events (${RAW_COLUMNS.join(', ')}) VALUES ${placeholders}`, params);
+      }
+      const rollups = rollupBatch(events, encode);
       for (const [granularity, table] of Object.entries(ROLLUP_TABLES)) {
         const rows = rollups.filter((r) => r.granularity === granularity).map((r) => r.values);
-        if (rows.length === 0) continue;
-        await client.query(upsertSql(table, unnestSelect(ROLLUP_COLUMNS, PG_ROLLUP_TYPES)), byColumn(rows, ROLLUP_COLUMNS.length));
+        for (const chunk of chunks(rows, Math.floor(PG_MAX_PARAMS / ROLLUP_COLUMNS.length))) {
+          const { placeholders, params } = valuesList(chunk);
+          await client.query(upsertSql(table, placeholders), params);
+        }
       }
       await client.query('COMMIT');
     } catch (err) {
@@ -297,4 +284,22 @@ class PostgresAnalyticsWriter implements AnalyticsWriter {
     }
     return deleted;
   }
+}
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
+
+function valuesList(rows: unknown[][]): { placeholders: string; params: unknown[] } {
+  const params: unknown[] = [];
+  const groups = rows.map((row) => {
+    const marks = row.map((value) => {
+      params.push(value);
+      return `$${params.length}`;
+    });
+    return `(${marks.join(', ')})`;
+  });
+  return { placeholders: groups.join(', '), params };
 }
