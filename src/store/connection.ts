@@ -160,6 +160,9 @@ async function currentSchema(db: Db): Promise<string> {
 /** Applies every pending migration, atomically. Safe to run from several processes at once. */
 export async function migrate(db: Db, kind: Backend['kind']): Promise<void> {
   const run = async (target: Db): Promise<void> => {
+    const schema = kind === 'postgres' ? await currentSchema(target) : undefined;
+    // Under the write lock no other process creates it at the same moment, so this cannot race.
+    if (schema) await sql`create schema if not exists ${sql.id(schema)}`.execute(target);
     const migrator = new Migrator({
       db: target,
       provider: { getMigrations: async () => migrations },
@@ -168,7 +171,7 @@ export async function migrate(db: Db, kind: Backend['kind']): Promise<void> {
       disableTransactions: true,
       // Named, because without a schema the migrator takes bookkeeping tables in any other schema of the
       // database as its own, then fails to find them on the search path.
-      migrationTableSchema: kind === 'postgres' ? await currentSchema(target) : undefined,
+      migrationTableSchema: schema,
     });
     const { error, results } = await migrator.migrateToLatest();
     if (error) {
