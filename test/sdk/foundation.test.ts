@@ -1,6 +1,5 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Unkey } from '@unkey/api';
 import {
   BadRequestErrorResponse,
   ConflictErrorResponse,
@@ -10,24 +9,14 @@ import {
   UnauthorizedErrorResponse,
 } from '@unkey/api/models/errors';
 import { describeOnBackends } from '../routes.ts';
+import { rejectsWith, sdk } from './sdk.ts';
 
 /**
  * The official SDK drives every APIs and identities operation end to end: if it can parse each answer,
  * success or typed error, code written for Unkey works against Latchkey unchanged.
  */
 
-const sdk = (serverURL: string, rootKey: string) => new Unkey({ rootKey, serverURL, retryConfig: { strategy: 'none' } });
 
-/** Runs `fn`, expects it to throw an instance of `type`, and returns the error for further checks. */
-async function rejectsWith<T extends Error>(fn: () => Promise<unknown>, type: new (...args: any[]) => T): Promise<T> {
-  try {
-    await fn();
-  } catch (err) {
-    assert.ok(err instanceof type, `expected ${type.name}, got ${(err as Error)?.constructor?.name}: ${(err as Error)?.message}`);
-    return err as T;
-  }
-  assert.fail(`expected ${type.name}, but the call succeeded`);
-}
 
 await describeOnBackends('official SDK: apis and identities', (server) => {
   const client = () => sdk(server().url, server().rootKey);

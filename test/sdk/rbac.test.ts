@@ -1,6 +1,5 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Unkey } from '@unkey/api';
 import {
   BadRequestErrorResponse,
   ConflictErrorResponse,
@@ -9,23 +8,14 @@ import {
 } from '@unkey/api/models/errors';
 import { randomAlphanumeric } from '../../src/core/ids.ts';
 import { describeOnBackends } from '../routes.ts';
+import { rejectsWith, sdk } from './sdk.ts';
 
 /**
  * The official SDK drives every permissions operation and every keys.* permission and role operation end to end,
  * typed errors and page iterators included, and a verification that follows a role on and off a key.
  */
 
-const sdk = (serverURL: string, rootKey: string) => new Unkey({ rootKey, serverURL, retryConfig: { strategy: 'none' } });
 
-async function rejectsWith<T extends Error>(fn: () => Promise<unknown>, type: new (...args: any[]) => T): Promise<T> {
-  try {
-    await fn();
-  } catch (err) {
-    assert.ok(err instanceof type, `expected ${type.name}, got ${(err as Error)?.constructor?.name}: ${(err as Error)?.message}`);
-    return err as T;
-  }
-  assert.fail(`expected ${type.name}, but the call succeeded`);
-}
 
 await describeOnBackends('official SDK: permissions and roles', (server) => {
   const client = () => sdk(server().url, server().rootKey);
