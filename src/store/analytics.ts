@@ -102,6 +102,12 @@ interface Sum {
   spent: number;
 }
 
+function level(map: Map<unknown, any>, key: unknown): Map<unknown, any> {
+  let next = map.get(key);
+  if (next === undefined) map.set(key, (next = new Map()));
+  return next;
+}
+
 /** Adds finer-grained sums into buckets of a coarser granularity. */
 function sumInto(granularity: Granularity, inputs: Iterable<Sum>): Map<string, Sum> {
   const out = new Map<string, Sum>();
@@ -124,26 +130,39 @@ function sumInto(granularity: Granularity, inputs: Iterable<Sum>): Map<string, S
  * an object per event; hours, days and months are summed from those minutes, which are far fewer than the events.
  */
 export function rollupBatch(c: EventColumns, encodeTags: (tags: string[]) => unknown): RollupRow[] {
-  const minutes = new Map<string, Sum>();
+  // Minute sums are looked up field by field in nested maps: the ids of one key are the same strings event
+  // after event, whose hashes are computed once, so this costs a few map lookups per event where one long
+  // concatenated key would be built and hashed anew for every event.
+  const root = new Map<unknown, any>();
+  const minutes: Sum[] = [];
   const n = c.time.length;
   for (let i = 0; i < n; i++) {
     const raw = c.tags[i];
     const tagKey = raw.length === 0 ? '' : raw.length === 1 ? raw[0] : canonicalTags(raw).join(TAG_SEP);
-    const dims =
-      c.workspaceId[i] + SEP + c.identityId[i] + SEP + c.keySpaceId[i] + SEP + c.keyId[i] + SEP + c.externalId[i] + SEP + c.outcome[i] + SEP + tagKey;
     const t = c.time[i];
     const time = t - (((t % 60_000) + 60_000) % 60_000);
-    const id = time + SEP + dims;
-    const cur = minutes.get(id);
+    let m = level(root, time);
+    m = level(m, c.keyId[i]);
+    m = level(m, c.identityId[i]);
+    m = level(m, c.externalId[i]);
+    m = level(m, c.outcome[i]);
+    m = level(m, c.keySpaceId[i]);
+    m = level(m, c.workspaceId[i]);
+    const cur = m.get(tagKey) as Sum | undefined;
     if (cur) {
       cur.count++;
       cur.spent += c.spentCredits[i];
     } else {
-      minutes.set(id, { at: i, tags: raw.length < 2 ? raw : canonicalTags(raw), dims, time, count: 1, spent: c.spentCredits[i] });
+      const dims = c.workspaceId[i] + SEP + c.identityId[i] + SEP + c.keySpaceId[i] + SEP + c.keyId[i] + SEP + c.externalId[i] + SEP + c.outcome[i] + SEP + tagKey;
+      const sum: Sum = { at: i, tags: raw.length < 2 ? raw : canonicalTags(raw), dims, time, count: 1, spent: c.spentCredits[i] };
+      m.set(tagKey, sum);
+      minutes.push(sum);
     }
   }
-  const byGranularity: [Granularity, Map<string, Sum>][] = [['minute', minutes]];
-  for (const g of ['hour', 'day', 'month'] as const) byGranularity.push([g, sumInto(g, minutes.values())]);
+  const minuteSums = new Map<string, Sum>();
+  for (const s of minutes) minuteSums.set(s.time + SEP + s.dims, s);
+  const byGranularity: [Granularity, Map<string, Sum>][] = [['minute', minuteSums]];
+  for (const g of ['hour', 'day', 'month'] as const) byGranularity.push([g, sumInto(g, minutes)]);
   const rows: RollupRow[] = [];
   for (const [granularity, sums] of byGranularity) {
     // A fixed order keeps concurrent writers on PostgreSQL from locking the same rows in opposite orders.
