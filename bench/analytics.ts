@@ -77,7 +77,7 @@ async function verifyServer(backend: 'sqlite' | 'postgres', recording: boolean, 
     drop = () => admin(async (c) => void (await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)));
   }
   const port = 20_000 + Math.floor(Math.random() * 20_000);
-  const server = await spawnUntil(process.execPath, [BIN, 'serve'], /listening/i, {
+  const server = await spawnUntil(process.execPath, [BIN, 'serve'], /^Latchkey listening on/, {
     LATCHKEY_DATABASE_URL: databaseUrl,
     PORT: String(port),
     LATCHKEY_LOG_LEVEL: 'info',

@@ -13,9 +13,10 @@ db.pragma('synchronous = NORMAL');
 db.pragma('busy_timeout = 5000');
 const writer = new SqliteAnalyticsWriter(db);
 
-parentPort.on('message', async ({ id, op, events, before }) => {
+parentPort.on('message', async ({ id, op, columns, before }) => {
   try {
-    const result = op === 'write' ? (await writer.write(events), events.length) : await writer.pruneRaw(before);
+    // A batch arrives as one JSON string of columns (see ThreadedSqliteWriter.write).
+    const result = op === 'write' ? writer.writeColumns(JSON.parse(columns)) : await writer.pruneRaw(before);
     parentPort.postMessage({ id, result });
   } catch (err) {
     parentPort.postMessage({ id, error: err instanceof Error ? err.message : String(err) });
