@@ -43,7 +43,7 @@ export async function createServices(config: Config, store: Store, clock: Clock)
     nodeId: config.nodeId,
     evaluatePermissions: permissionsSatisfy,
   });
-  const namespaces = new NamespaceCache(store.ratelimit);
+  const namespaces = new NamespaceCache(store.ratelimit, {}, cacheBus);
   const analyticsQueries = new AnalyticsQueries(store.backend, {
     timeoutMs: config.analyticsQueryTimeoutMs,
     maxRows: config.analyticsQueryMaxRows,

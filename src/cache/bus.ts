@@ -6,7 +6,9 @@ export type Invalidation =
   | { kind: 'key'; hash: string }
   | { kind: 'identity'; id: string }
   /** Drops everything cached, for rare writes that affect many keys (e.g. an API deleted). */
-  | { kind: 'all' };
+  | { kind: 'all' }
+  /** Drops a workspace's cached rate-limit namespaces and overrides. */
+  | { kind: 'namespaces'; workspaceId: string };
 
 export type InvalidationHandler = (message: Invalidation) => void;
 

@@ -1,4 +1,5 @@
 import { LRUCache } from 'lru-cache';
+import type { CacheBus } from '../cache/bus.ts';
 import { indexOverrides, type OverrideIndex } from '../core/overrides.ts';
 import type { Namespace, RatelimitStore } from '../store/ratelimit.ts';
 
@@ -22,8 +23,13 @@ export class NamespaceCache {
   constructor(
     private readonly store: RatelimitStore,
     options: { max?: number; ttlMs?: number } = {},
+    private readonly bus?: CacheBus,
   ) {
     this.entries = new LRUCache({ max: options.max ?? 100_000, ttl: options.ttlMs ?? 2_000 });
+    bus?.subscribe((message) => {
+      if (message.kind === 'namespaces') this.forget(message.workspaceId);
+      else if (message.kind === 'all') this.entries.clear();
+    });
   }
 
   /** The namespace by id or name (deleted ones included), or undefined when it never existed. */
@@ -55,12 +61,20 @@ export class NamespaceCache {
   /** Creates the namespace (or finds the one a concurrent call just created). */
   async create(workspaceId: string, name: string): Promise<NamespaceState> {
     const namespace = await this.store.createNamespace(workspaceId, name);
-    this.evict(workspaceId);
+    await this.evict(workspaceId);
     return { namespace, overrides: indexOverrides([]) };
   }
 
-  /** Forgets everything cached for the workspace; call after any namespace or override write. */
-  evict(workspaceId: string): void {
+  /**
+   * Forgets everything cached for the workspace, on this node at once and, through the bus, on every node;
+   * call after any namespace or override write, before answering it.
+   */
+  async evict(workspaceId: string): Promise<void> {
+    if (this.bus) await this.bus.publish({ kind: 'namespaces', workspaceId });
+    else this.forget(workspaceId);
+  }
+
+  private forget(workspaceId: string): void {
     this.generations.set(workspaceId, (this.generations.get(workspaceId) ?? 0) + 1);
     for (const key of this.loading.keys()) if (key.startsWith(`${workspaceId}\u0000`)) this.loading.delete(key);
   }

@@ -9,7 +9,7 @@ export default defineRoute({
     auth.require(...namespacePermissions(ns, 'delete_override'));
     const deleted = await services.store.ratelimit.deleteOverride(auth.workspaceId, ns.id, body.identifier);
     if (!deleted) throw overrideNotFound(body.identifier);
-    services.namespaces.evict(auth.workspaceId);
+    await services.namespaces.evict(auth.workspaceId);
     return { data: {} };
   },
 });

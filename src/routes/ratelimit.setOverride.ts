@@ -18,7 +18,7 @@ export default defineRoute({
     const ns = await liveNamespace(services, auth, body.namespace);
     auth.require(...namespacePermissions(ns, 'set_override'));
     const override = await services.store.ratelimit.setOverride(auth.workspaceId, ns.id, body);
-    services.namespaces.evict(auth.workspaceId);
+    await services.namespaces.evict(auth.workspaceId);
     return { data: { overrideId: override.id } };
   },
 });

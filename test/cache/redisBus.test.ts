@@ -46,6 +46,20 @@ describe('cache invalidation across two nodes (PostgreSQL + Redis)', { skip }, (
     assert.deepEqual((await verify(b, { key }, a.rootKey)).identity.meta, { plan: 'pro' });
   });
 
+  it('an override set on one node applies to the next limit call on the other', async () => {
+    const body = { namespace: 'cluster-ns', identifier: 'user_9', limit: 100, duration: 60_000 };
+    // The first call creates the namespace; the second has node B cache it, with no overrides.
+    await b.call('ratelimit.limit', body, a.rootKey);
+    const cached = await b.call('ratelimit.limit', body, a.rootKey);
+    assert.equal(cached.body.data.limit, 100);
+    const set = await a.call('ratelimit.setOverride', { namespace: 'cluster-ns', identifier: 'user_9', limit: 1, duration: 60_000 });
+    assert.equal(set.status, 200);
+    const next = await b.call('ratelimit.limit', body, a.rootKey);
+    assert.equal(next.body.data.limit, 1);
+    assert.equal(next.body.data.overrideId, set.body.data.overrideId);
+    assert.equal(next.body.data.success, false);
+  });
+
   it('an identity limit is shared across nodes', async () => {
     const apiId = await newApi(a);
     await a.call('identities.createIdentity', {
