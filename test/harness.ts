@@ -178,3 +178,10 @@ export async function startServer(backend: BackendName, options: StartOptions = 
   };
   return server;
 }
+
+/** Two nodes of one cluster: the same PostgreSQL schema and the same Redis. Close `b` before `a`. */
+export async function startTwoNodes(): Promise<[TestServer, TestServer]> {
+  const a = await startServer('postgres', { env: { LATCHKEY_REDIS_URL: REDIS_URL } });
+  const b = await startServer('postgres', { env: { LATCHKEY_REDIS_URL: REDIS_URL }, postgresSchema: a.postgresSchema });
+  return [a, b];
+}

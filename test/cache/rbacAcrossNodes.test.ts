@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomAlphanumeric } from '../../src/core/ids.ts';
-import { postgresUnavailable, redisUnavailable, REDIS_URL, startServer, type TestServer } from '../harness.ts';
+import { postgresUnavailable, redisUnavailable, startTwoNodes, type TestServer } from '../harness.ts';
 import { newApi, newKey, verify } from '../keyHelpers.ts';
 
 const skip = (await postgresUnavailable()) ?? (await redisUnavailable());
@@ -16,8 +16,7 @@ describe('permissions and roles across two nodes', { skip }, () => {
   let b: TestServer;
   let apiId: string;
   before(async () => {
-    a = await startServer('postgres', { env: { LATCHKEY_REDIS_URL: REDIS_URL } });
-    b = await startServer('postgres', { env: { LATCHKEY_REDIS_URL: REDIS_URL }, postgresSchema: a.postgresSchema });
+    [a, b] = await startTwoNodes();
     apiId = await newApi(a);
   });
   after(async () => {

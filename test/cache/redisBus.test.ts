@@ -1,6 +1,6 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { postgresUnavailable, redisUnavailable, REDIS_URL, startServer, type TestServer } from '../harness.ts';
+import { postgresUnavailable, redisUnavailable, startTwoNodes, type TestServer } from '../harness.ts';
 import { newApi, newKey, verify } from '../keyHelpers.ts';
 import { RedisCacheBus } from '../../src/cache/redisBus.ts';
 
@@ -12,8 +12,7 @@ describe('cache invalidation across two nodes (PostgreSQL + Redis)', { skip }, (
   let a: TestServer;
   let b: TestServer;
   before(async () => {
-    a = await startServer('postgres', { env: { LATCHKEY_REDIS_URL: REDIS_URL } });
-    b = await startServer('postgres', { env: { LATCHKEY_REDIS_URL: REDIS_URL }, postgresSchema: a.postgresSchema });
+    [a, b] = await startTwoNodes();
   });
   after(async () => {
     await b?.close();

@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { describeOnBackends } from '../routes.ts';
-import { postgresUnavailable, REDIS_URL, startServer, type TestServer } from '../harness.ts';
+import { postgresUnavailable, REDIS_URL, startTwoNodes, type TestServer } from '../harness.ts';
 
 const CALLS = 500;
 const LIMIT = 100;
@@ -78,8 +78,7 @@ describe('ratelimit accuracy, two nodes sharing PostgreSQL and Redis', { skip: p
   let a: TestServer;
   let b: TestServer;
   before(async () => {
-    a = await startServer('postgres', { env: { LATCHKEY_REDIS_URL: REDIS_URL } });
-    b = await startServer('postgres', { env: { LATCHKEY_REDIS_URL: REDIS_URL }, postgresSchema: a.postgresSchema });
+    [a, b] = await startTwoNodes();
   });
   after(async () => {
     await b?.close();
