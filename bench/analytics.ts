@@ -14,6 +14,7 @@ import { runLoad, printTable, type LoadResult } from './lib/load.ts';
 import { spawnUntil } from './lib/process.ts';
 import { openStore, type Store } from '../src/store/index.ts';
 import { AnalyticsQueries } from '../src/analytics/query/service.ts';
+import { callOperation } from './lib/api.ts';
 
 const { values } = parseArgs({
   options: {
@@ -97,16 +98,6 @@ async function verifyServer(backend: 'sqlite' | 'postgres', recording: boolean, 
   };
 }
 
-async function post(url: string, op: string, body: unknown, rootKey: string): Promise<any> {
-  const res = await fetch(`${url}/v2/${op}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${rootKey}` },
-    body: JSON.stringify(body),
-  });
-  const json = (await res.json()) as any;
-  if (res.status !== 200) throw new Error(`${op} answered ${res.status}: ${JSON.stringify(json)}`);
-  return json.data;
-}
 
 /** CPU time the process (all its threads) has used so far, in ms, from /proc. */
 function cpuMs(pid: number): number {
@@ -122,11 +113,11 @@ async function verifyRun(
 ): Promise<{ load: LoadResult; recorded?: number; cpuUs: number }> {
   const server = await verifyServer(backend, recording, `${backend}-${recording ? 'on' : 'off'}-${round}`);
   try {
-    const { apiId } = await post(server.url, 'apis.createApi', { name: 'bench-api' }, server.rootKey);
+    const { apiId } = await callOperation(server.url, 'apis.createApi', { name: 'bench-api' }, server.rootKey);
     const bodies: string[] = [];
     for (let i = 0; i < 200; i++) {
-      await post(server.url, 'identities.createIdentity', { externalId: `user_${i}` }, server.rootKey);
-      const { key } = await post(server.url, 'keys.createKey', { apiId, externalId: `user_${i}` }, server.rootKey);
+      await callOperation(server.url, 'identities.createIdentity', { externalId: `user_${i}` }, server.rootKey);
+      const { key } = await callOperation(server.url, 'keys.createKey', { apiId, externalId: `user_${i}` }, server.rootKey);
       bodies.push(JSON.stringify({ key, tags: [`plan=${i % 3}`] }));
     }
     const headers = { authorization: `Bearer ${server.rootKey}` };
@@ -138,7 +129,7 @@ async function verifyRun(
     if (recording) {
       // Waits for the timer flush, then counts what was written.
       await new Promise((r) => setTimeout(r, 1500));
-      const rows = await post(server.url, 'analytics.getVerifications', { query: 'SELECT count() AS n FROM key_verifications_v1 WHERE time > 0' }, server.rootKey);
+      const rows = await callOperation(server.url, 'analytics.getVerifications', { query: 'SELECT count() AS n FROM key_verifications_v1 WHERE time > 0' }, server.rootKey);
       recorded = rows[0].n;
     }
     return { load, recorded, cpuUs };

@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { median, runLoad, printTable, type LoadResult, type Row } from './lib/load.ts';
 import { spawnUntil } from './lib/process.ts';
 import { BENCH_ROOT_KEY, seedSmallStore } from './seed.ts';
+import { callOperation } from './lib/api.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const tmp = join(root, '.bench-tmp', 'rbac');
@@ -16,17 +17,8 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const KEYS = 200;
 const QUERY = 'documents.read AND (documents.write OR admin)';
 const auth = { authorization: `Bearer ${BENCH_ROOT_KEY}` };
+const call = (url: string, operation: string, body: unknown) => callOperation(url, operation, body, BENCH_ROOT_KEY);
 
-async function call(url: string, operation: string, body: unknown): Promise<any> {
-  const res = await fetch(`${url}/v2/${operation}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...auth },
-    body: JSON.stringify(body),
-  });
-  const json = (await res.json()) as any;
-  if (res.status !== 200) throw new Error(`${operation} answered ${res.status}: ${JSON.stringify(json)}`);
-  return json.data;
-}
 
 async function main(): Promise<void> {
   mkdirSync(tmp, { recursive: true });

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { backends, POSTGRES_URL } from '../harness.ts';
+import { callOperation } from '../../bench/lib/api.ts';
 import { randomAlphanumeric } from '../../src/core/ids.ts';
 
 const BIN = new URL('../../bin/latchkey', import.meta.url).pathname;
@@ -51,16 +52,6 @@ async function stop(child: ChildProcess): Promise<number | null> {
   return code as number | null;
 }
 
-async function call(port: number, op: string, body: unknown, rootKey: string): Promise<any> {
-  const res = await fetch(`http://127.0.0.1:${port}/v2/${op}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${rootKey}` },
-    body: JSON.stringify(body),
-  });
-  const json = (await res.json()) as any;
-  if (res.status !== 200) throw new Error(`${op} answered ${res.status}: ${JSON.stringify(json)}`);
-  return json.data;
-}
 
 for (const backend of await backends()) {
   describe(`analytics across a restart [${backend.name}]`, { skip: backend.skip }, () => {
@@ -101,10 +92,10 @@ for (const backend of await backends()) {
         const keyLine = first.output.map((l) => l.trim()).find((l) => /^[A-Za-z0-9_]{20,}$/.test(l));
         assert.ok(keyLine, `no root key printed:\n${first.output.join('\n')}`);
         rootKey = keyLine;
-        const { apiId } = await call(port, 'apis.createApi', { name: 'restart-api' }, rootKey);
-        const { key } = await call(port, 'keys.createKey', { apiId }, rootKey);
+        const { apiId } = await callOperation(`http://127.0.0.1:${port}`, 'apis.createApi', { name: 'restart-api' }, rootKey);
+        const { key } = await callOperation(`http://127.0.0.1:${port}`, 'keys.createKey', { apiId }, rootKey);
         for (let i = 0; i < N; i++) {
-          const data = await call(port, 'keys.verifyKey', { key, tags: ['restart'] }, rootKey);
+          const data = await callOperation(`http://127.0.0.1:${port}`, 'keys.verifyKey', { key, tags: ['restart'] }, rootKey);
           assert.equal(data.valid, true);
         }
       } finally {
@@ -113,9 +104,9 @@ for (const backend of await backends()) {
 
       const second = await serve(env);
       try {
-        const raw = await call(port, 'analytics.getVerifications', { query: "SELECT count() AS n FROM key_verifications_v1 WHERE has(tags, 'restart')" }, rootKey);
+        const raw = await callOperation(`http://127.0.0.1:${port}`, 'analytics.getVerifications', { query: "SELECT count() AS n FROM key_verifications_v1 WHERE has(tags, 'restart')" }, rootKey);
         assert.deepEqual(raw, [{ n: N }]);
-        const day = await call(port, 'analytics.getVerifications', { query: 'SELECT sum(count) AS n FROM key_verifications_per_day_v1' }, rootKey);
+        const day = await callOperation(`http://127.0.0.1:${port}`, 'analytics.getVerifications', { query: 'SELECT sum(count) AS n FROM key_verifications_per_day_v1' }, rootKey);
         assert.deepEqual(day, [{ n: N }]);
       } finally {
         assert.equal(await stop(second.child), 0);
