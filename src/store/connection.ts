@@ -2,10 +2,42 @@ import { mkdirSync, accessSync, constants, existsSync, statSync } from 'node:fs'
 import { dirname, resolve } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import {
+  CompiledQuery,
+  Kysely,
+  Migrator,
+  PostgresDialect,
+  SqliteDialect,
+  SqliteDriver,
+  sql,
+  type DatabaseConnection,
+  type Driver,
+  type SqliteDialectConfig,
+} from 'kysely';
 import type { Database } from './schema.ts';
 import { migrations } from './migrations/index.ts';
 import { StoreError } from './errors.ts';
+
+/**
+ * Transactions take SQLite's write lock when they begin. Another connection (the analytics writer, a CLI
+ * command) may be writing; a deferred transaction that read first would then fail with "database is locked"
+ * when it tries to write, whereas `BEGIN IMMEDIATE` waits for the lock under busy_timeout.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(private readonly settings: SqliteDialectConfig) {
+    super(settings);
+  }
+
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.settings);
+  }
+}
 
 export type Db = Kysely<Database>;
 
@@ -84,7 +116,7 @@ function connectSqlite(pathSpec: string): Connection {
   } catch (err) {
     throw new StoreError(`cannot open SQLite database at ${path}: ${(err as Error).message}`);
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
   return {
     db,
     backend: { kind: 'sqlite', path, sqlite },
