@@ -118,9 +118,32 @@ export class LeanRoutes {
     // Request ids are alphanumeric, so the envelope can be joined as text around the serialized result.
     const rest = JSON.stringify(result);
     const payload = `{"meta":{"requestId":"${requestId}"}${rest === '{}' ? '}' : `,${rest.slice(1)}`}`;
-    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(payload) });
-    res.end(payload);
+    this.answers.push(res, payload);
+    if (this.answers.length === 2) setImmediate(this.writeAnswers);
   }
+
+  /**
+   * Answers waiting to be written, as (response, payload) pairs. A turn of the event loop reads many
+   * requests at once; their answers are written together once the turn's I/O is handled instead of one by
+   * one between verifications. A client that waits for several answers is then woken once for the lot, not
+   * once per answer, which on a busy machine costs more than the verifications themselves.
+   */
+  private readonly answers: (ServerResponse | string)[] = [];
+
+  private readonly writeAnswers = (): void => {
+    const answers = this.answers.splice(0);
+    for (let i = 0; i < answers.length; i += 2) {
+      const res = answers[i] as ServerResponse;
+      const payload = answers[i + 1] as string;
+      try {
+        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(payload) });
+        res.end(payload);
+      } catch (err) {
+        // One connection gone bad must not keep the other answers from being written.
+        this.logError(err);
+      }
+    }
+  };
 
   private fail(entry: LeanEntry, req: IncomingMessage, res: ServerResponse, requestId: string, err: unknown): void {
     let error: ApiError;
