@@ -212,7 +212,7 @@ async function seed(backend: 'sqlite' | 'postgres'): Promise<{ store: Store; sec
     const path = join(TMP, `analytics-${EVENTS}.db`);
     const done = `${path}.seeded`;
     if (existsSync(done)) return { store: await openStore(`sqlite:${path}`) };
-    for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
+    for (const suffix of ['', '-wal', '-shm', '-analytics', '-analytics-wal', '-analytics-shm']) rmSync(path + suffix, { force: true });
     const store = await openStore(`sqlite:${path}`);
     if (store.backend.kind !== 'sqlite') throw new Error('unreachable');
     const db = store.backend.sqlite;

@@ -107,7 +107,7 @@ async function seedSmall(store: Store, workspaceId: string, apiId: string, keysp
 export async function seedSmallStore(dir: string): Promise<Seeded> {
   mkdirSync(dir, { recursive: true });
   const path = join(dir, 'verify-small.db');
-  for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
+  for (const suffix of ['', '-wal', '-shm', '-analytics', '-analytics-wal', '-analytics-shm']) rmSync(path + suffix, { force: true });
   const databaseUrl = `sqlite:${path}`;
   const store = await openStore(databaseUrl);
   try {
@@ -129,7 +129,7 @@ export async function seedBulkStore(dir: string, count: number): Promise<Seeded>
     const saved = JSON.parse(readFileSync(manifest, 'utf8')) as { apiId: string };
     return { databaseUrl, apiId: saved.apiId, plainKeys: [], identityKeys: [], limitKeys: [], bulkCount: count };
   }
-  for (const suffix of ['', '-wal', '-shm']) rmSync(path + suffix, { force: true });
+  for (const suffix of ['', '-wal', '-shm', '-analytics', '-analytics-wal', '-analytics-shm']) rmSync(path + suffix, { force: true });
   const store = await openStore(databaseUrl);
   try {
     const base = await baseRows(store);

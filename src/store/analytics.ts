@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type SqliteDatabase from 'better-sqlite3';
 import type pg from 'pg';
 import type { VerificationEvent } from '../analytics/types.ts';
-import type { Backend } from './connection.ts';
+import { analyticsPath, type Backend } from './connection.ts';
 import { ROLLUP_TABLES } from './migrations/0005_analytics.ts';
 
 export type Granularity = keyof typeof ROLLUP_TABLES;
@@ -197,11 +197,14 @@ export interface AnalyticsWriter {
   close?(): Promise<void>;
 }
 
-/** On a SQLite file the writes run on a thread of their own, so a batch never stalls the requests in flight. */
+/**
+ * On a SQLite file the writes run on a thread of their own, on the analytics file, so a batch neither stalls
+ * the requests in flight nor holds the lock of the main file.
+ */
 export function createAnalyticsWriter(backend: Backend): AnalyticsWriter {
   if (backend.kind === 'postgres') return new PostgresAnalyticsWriter(backend.pool);
   if (backend.path === ':memory:') return new SqliteAnalyticsWriter(backend.sqlite);
-  return new ThreadedSqliteWriter(backend.path);
+  return new ThreadedSqliteWriter(analyticsPath(backend.path));
 }
 
 // Workspaces that ever recorded an event: the month rollup keeps one row per workspace and month at least.
@@ -282,7 +285,7 @@ export class SqliteAnalyticsWriter implements AnalyticsWriter {
 }
 
 /**
- * Hands batches to a worker thread that owns a second connection to the same SQLite file. If the thread dies,
+ * Hands batches to a worker thread that owns its own connection to the analytics file. If the thread dies,
  * the batches in flight fail (the sink keeps them and retries) and the next batch starts a new thread.
  */
 class ThreadedSqliteWriter implements AnalyticsWriter {

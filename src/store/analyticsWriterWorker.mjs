@@ -1,4 +1,4 @@
-// Writes analytics batches on its own SQLite connection, off the thread that serves requests.
+// Writes analytics batches on its own connection to the analytics SQLite file, off the thread that serves requests.
 import { parentPort, workerData } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import { register } from 'tsx/esm/api';

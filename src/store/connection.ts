@@ -16,16 +16,25 @@ import {
 } from 'kysely';
 import type { Database } from './schema.ts';
 import { migrations } from './migrations/index.ts';
+import { WRITE_LOCK_TABLE } from './migrations/0006_analytics_file.ts';
 import { StoreError } from './errors.ts';
 
 /**
- * Transactions take SQLite's write lock when they begin. Another connection (the analytics writer, a CLI
- * command) may be writing; a deferred transaction that read first would then fail with "database is locked"
- * when it tries to write, whereas `BEGIN IMMEDIATE` waits for the lock under busy_timeout.
+ * Transactions take the main file's write lock when they begin. Another connection (a CLI command, another
+ * process) may be writing; a deferred transaction that read first would then fail with "database is locked"
+ * when it tries to write, whereas one that locks first waits for the lock under busy_timeout.
+ * `BEGIN IMMEDIATE` would do that but would also lock the attached analytics file, whose writer thread holds
+ * it for whole batches; a delete of nothing from a table of the main file locks that file alone.
  */
 class ImmediateSqliteDriver extends SqliteDriver {
   override async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    await connection.executeQuery(CompiledQuery.raw('begin'));
+    try {
+      await connection.executeQuery(CompiledQuery.raw(`delete from main.${WRITE_LOCK_TABLE} where 0`));
+    } catch (err) {
+      await connection.executeQuery(CompiledQuery.raw('rollback'));
+      throw err;
+    }
   }
 }
 
@@ -93,13 +102,24 @@ function reason(err: unknown): string {
   return e?.message || e?.errors?.[0]?.message || e?.code || String(err);
 }
 
+/** Name under which the analytics file is attached to every SQLite connection of the store. */
+export const ANALYTICS_SCHEMA = 'analytics';
+
+/**
+ * The SQLite file that holds verification events and their rollups, next to the main file (which keeps
+ * everything else). Unqualified table names reach it through the attachment, as no main table shares a name.
+ */
+export function analyticsPath(path: string): string {
+  return path === ':memory:' ? path : `${path}-analytics`;
+}
+
 function connectSqlite(pathSpec: string): Connection {
   const path = pathSpec === ':memory:' ? pathSpec : resolve(pathSpec);
   if (path !== ':memory:') {
     try {
       ensureDirectory(dirname(path));
       accessSync(dirname(path), constants.W_OK);
-      if (existsSync(path)) accessSync(path, constants.R_OK | constants.W_OK);
+      for (const file of [path, analyticsPath(path)]) if (existsSync(file)) accessSync(file, constants.R_OK | constants.W_OK);
     } catch (err) {
       throw new StoreError(`cannot use SQLite database at ${path}: ${(err as Error).message}`);
     }
@@ -113,6 +133,11 @@ function connectSqlite(pathSpec: string): Connection {
     sqlite.pragma('synchronous = NORMAL');
     sqlite.pragma('busy_timeout = 5000');
     sqlite.pragma('foreign_keys = ON');
+    // Verification events go to a file of their own: the analytics writer's batches then never hold the
+    // write lock that key updates and credit deductions on the main file wait for.
+    sqlite.prepare(`ATTACH DATABASE ? AS ${ANALYTICS_SCHEMA}`).run(analyticsPath(path));
+    sqlite.pragma(`${ANALYTICS_SCHEMA}.journal_mode = WAL`);
+    sqlite.pragma(`${ANALYTICS_SCHEMA}.synchronous = NORMAL`);
   } catch (err) {
     throw new StoreError(`cannot open SQLite database at ${path}: ${(err as Error).message}`);
   }

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type pg from 'pg';
-import type { Backend } from '../../store/connection.ts';
+import { analyticsPath, type Backend } from '../../store/connection.ts';
 
 export class QueryTimeout extends Error {}
 /** The database refused the translated query (unknown column, type mismatch, ...): the query's fault. */
@@ -19,7 +19,7 @@ export interface AnalyticsReader {
 }
 
 export function createAnalyticsReader(backend: Backend): AnalyticsReader {
-  return backend.kind === 'sqlite' ? new SqliteReader(backend.path) : new PostgresReader(backend.pool);
+  return backend.kind === 'sqlite' ? new SqliteReader(analyticsPath(backend.path)) : new PostgresReader(backend.pool);
 }
 
 interface Pending {

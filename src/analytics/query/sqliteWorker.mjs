@@ -1,5 +1,6 @@
-// Runs analytics queries on a read-only SQLite connection, off the main thread, so a long query never
-// stalls verifications; the main thread ends this worker when a query runs past its time limit.
+// Runs analytics queries on a read-only connection to the analytics SQLite file (which holds nothing else),
+// off the main thread, so a long query never stalls verifications; the main thread ends this worker when a
+// query runs past its time limit.
 import { parentPort, workerData } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 
