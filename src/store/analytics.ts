@@ -66,6 +66,14 @@ export interface EventColumns {
   latency: number[];
 }
 
+/** One batch out of the parts it travelled in. */
+export function concatColumns(parts: EventColumns[]): EventColumns {
+  if (parts.length === 1) return parts[0];
+  const out = {} as Record<keyof EventColumns, unknown[]>;
+  for (const field of Object.keys(parts[0]) as (keyof EventColumns)[]) out[field] = ([] as unknown[]).concat(...parts.map((p) => p[field]));
+  return out as unknown as EventColumns;
+}
+
 export function toColumns(events: VerificationEvent[]): EventColumns {
   const n = events.length;
   const c: EventColumns = {
@@ -284,6 +292,9 @@ export class SqliteAnalyticsWriter implements AnalyticsWriter {
   }
 }
 
+/** Events serialised per turn of the event loop when a batch is handed to the writer thread. */
+const SERIALIZED_PART = 2_000;
+
 /**
  * Hands batches to a worker thread that owns its own connection to the analytics file. If the thread dies,
  * the batches in flight fail (the sink keeps them and retries) and the next batch starts a new thread.
@@ -332,9 +343,21 @@ class ThreadedSqliteWriter implements AnalyticsWriter {
   }
 
   async write(events: VerificationEvent[]): Promise<void> {
-    // One string per batch: posting it is a copy of its bytes, where thousands of event objects would each
-    // be structured-cloned on this thread and rebuilt on the other.
-    if (events.length > 0) await this.send({ op: 'write', columns: JSON.stringify(toColumns(events)) });
+    if (events.length === 0) return;
+    const worker = this.ensureWorker();
+    const batch = ++this.nextId;
+    // The batch travels in parts of one JSON string each: posting a string is a copy of its bytes, where
+    // thousands of event objects would each be structured-cloned here and rebuilt there. Serialising is
+    // the part of recording that runs on this thread, so it is done a part per turn of the event loop,
+    // keeping each pause for the requests in flight to about a millisecond. The thread writes the whole
+    // batch in one transaction once it has every part.
+    for (let from = 0; from < events.length; from += SERIALIZED_PART) {
+      if (from > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.worker !== worker) throw new Error('the analytics writer thread stopped');
+      const columns = JSON.stringify(toColumns(events.slice(from, from + SERIALIZED_PART)));
+      worker.postMessage({ op: 'part', batch, columns });
+    }
+    await this.send({ op: 'write', batch });
   }
 
   pruneRaw(before: number): Promise<number> {

@@ -160,6 +160,34 @@ await describeOnBackends(
         assert.equal(Number(raw[0].n), 5);
       });
 
+      it('writes a batch larger than one serialised part whole, raw rows and rollups alike', async () => {
+        const { workspaceId } = await server().newWorkspace();
+        const writer = createAnalyticsWriter(server().app.services.store.backend);
+        // 4,500 events: on a SQLite file they reach the writer thread in three parts.
+        const events = Array.from({ length: 4_500 }, (_, i) =>
+          event(workspaceId, { externalId: `part-${i % 3}`, outcome: i % 10 === 0 ? 'RATE_LIMITED' : 'VALID', spentCredits: 1 }),
+        );
+        await writer.write(events);
+        await writer.close?.();
+        const raw = await rows(server(), `SELECT count(*) AS n, count(DISTINCT request_id) AS ids FROM analytics_events WHERE workspace_id = '${workspaceId}'`);
+        assert.deepEqual([Number(raw[0].n), Number(raw[0].ids)], [4_500, 4_500]);
+        const day = await rows(
+          server(),
+          `SELECT external_id, outcome, count, spent_credits FROM analytics_per_day WHERE workspace_id = '${workspaceId}' ORDER BY external_id, outcome`,
+        );
+        assert.deepEqual(
+          day.map((r) => [r.external_id, r.outcome, Number(r.count), Number(r.spent_credits)]),
+          [
+            ['part-0', 'RATE_LIMITED', 150, 150],
+            ['part-0', 'VALID', 1_350, 1_350],
+            ['part-1', 'RATE_LIMITED', 150, 150],
+            ['part-1', 'VALID', 1_350, 1_350],
+            ['part-2', 'RATE_LIMITED', 150, 150],
+            ['part-2', 'VALID', 1_350, 1_350],
+          ],
+        );
+      });
+
       it('writes a full batch without waiting for the timer', async () => {
         const { workspaceId } = await server().newWorkspace();
         const writer = createAnalyticsWriter(server().app.services.store.backend);
