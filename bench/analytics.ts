@@ -13,6 +13,7 @@ import pg from 'pg';
 import { runLoad, printTable, type LoadResult } from './lib/load.ts';
 import { spawnUntil } from './lib/process.ts';
 import { openStore, type Store } from '../src/store/index.ts';
+import { storeFiles } from '../src/store/sqliteFiles.ts';
 import { AnalyticsQueries } from '../src/analytics/query/service.ts';
 import { callOperation } from './lib/api.ts';
 
@@ -212,7 +213,7 @@ async function seed(backend: 'sqlite' | 'postgres'): Promise<{ store: Store; sec
     const path = join(TMP, `analytics-${EVENTS}.db`);
     const done = `${path}.seeded`;
     if (existsSync(done)) return { store: await openStore(`sqlite:${path}`) };
-    for (const suffix of ['', '-wal', '-shm', '-analytics', '-analytics-wal', '-analytics-shm']) rmSync(path + suffix, { force: true });
+    for (const file of storeFiles(path)) rmSync(file, { force: true });
     const store = await openStore(`sqlite:${path}`);
     if (store.backend.kind !== 'sqlite') throw new Error('unreachable');
     const db = store.backend.sqlite;

@@ -8,6 +8,7 @@ import { hashKey } from '../src/core/hash.ts';
 import { newId } from '../src/core/ids.ts';
 import { ALL_ROOT_PERMISSIONS } from '../src/core/rootPermissions.ts';
 import { openStore, type Store } from '../src/store/index.ts';
+import { storeFiles } from '../src/store/sqliteFiles.ts';
 
 export const BENCH_ROOT_KEY = 'lk_root_benchmark_only';
 
@@ -107,7 +108,7 @@ async function seedSmall(store: Store, workspaceId: string, apiId: string, keysp
 export async function seedSmallStore(dir: string): Promise<Seeded> {
   mkdirSync(dir, { recursive: true });
   const path = join(dir, 'verify-small.db');
-  for (const suffix of ['', '-wal', '-shm', '-analytics', '-analytics-wal', '-analytics-shm']) rmSync(path + suffix, { force: true });
+  for (const file of storeFiles(path)) rmSync(file, { force: true });
   const databaseUrl = `sqlite:${path}`;
   const store = await openStore(databaseUrl);
   try {
@@ -129,7 +130,7 @@ export async function seedBulkStore(dir: string, count: number): Promise<Seeded>
     const saved = JSON.parse(readFileSync(manifest, 'utf8')) as { apiId: string };
     return { databaseUrl, apiId: saved.apiId, plainKeys: [], identityKeys: [], limitKeys: [], bulkCount: count };
   }
-  for (const suffix of ['', '-wal', '-shm', '-analytics', '-analytics-wal', '-analytics-shm']) rmSync(path + suffix, { force: true });
+  for (const file of storeFiles(path)) rmSync(file, { force: true });
   const store = await openStore(databaseUrl);
   try {
     const base = await baseRows(store);

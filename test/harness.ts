@@ -179,6 +179,17 @@ export async function startServer(backend: BackendName, options: StartOptions = 
   return server;
 }
 
+/**
+ * Why the two-node tests (PostgreSQL and Redis) cannot run here, or undefined when they can. In CI
+ * (CI=true) a missing service is a failure, never a skip; elsewhere the skip is announced loudly.
+ */
+export async function clusterUnavailable(suite: string): Promise<string | undefined> {
+  const reason = (await postgresUnavailable()) ?? (await redisUnavailable());
+  if (reason && process.env.CI) throw new Error(`CI requires PostgreSQL and Redis: ${reason}`);
+  if (reason) console.warn(`\n*** SKIPPING ${suite}: ${reason} ***\n`);
+  return reason;
+}
+
 /** Two nodes of one cluster: the same PostgreSQL schema and the same Redis. Close `b` before `a`. */
 export async function startTwoNodes(): Promise<[TestServer, TestServer]> {
   const a = await startServer('postgres', { env: { LATCHKEY_REDIS_URL: REDIS_URL } });

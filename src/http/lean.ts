@@ -119,6 +119,7 @@ export class LeanRoutes {
     const rest = JSON.stringify(result);
     const payload = `{"meta":{"requestId":"${requestId}"}${rest === '{}' ? '}' : `,${rest.slice(1)}`}`;
     this.answers.push(res, payload);
+    // The turn's first answer schedules the writing of them all.
     if (this.answers.length === 2) setImmediate(this.writeAnswers);
   }
 

@@ -2,7 +2,8 @@ import { Worker } from 'node:worker_threads';
 import type SqliteDatabase from 'better-sqlite3';
 import type pg from 'pg';
 import type { VerificationEvent } from '../analytics/types.ts';
-import { analyticsPath, type Backend } from './connection.ts';
+import type { Backend } from './connection.ts';
+import { analyticsPath } from './sqliteFiles.ts';
 import { ROLLUP_TABLES } from './migrations/0005_analytics.ts';
 
 export type Granularity = keyof typeof ROLLUP_TABLES;

@@ -16,7 +16,7 @@ import {
 } from 'kysely';
 import type { Database } from './schema.ts';
 import { migrations } from './migrations/index.ts';
-import { WRITE_LOCK_TABLE } from './migrations/0006_analytics_file.ts';
+import { ANALYTICS_SCHEMA, WRITE_LOCK_TABLE, analyticsPath } from './sqliteFiles.ts';
 import { StoreError } from './errors.ts';
 
 /**
@@ -100,17 +100,6 @@ function ensureDirectory(dir: string): void {
 function reason(err: unknown): string {
   const e = err as { message?: string; code?: string; errors?: { message?: string }[] };
   return e?.message || e?.errors?.[0]?.message || e?.code || String(err);
-}
-
-/** Name under which the analytics file is attached to every SQLite connection of the store. */
-export const ANALYTICS_SCHEMA = 'analytics';
-
-/**
- * The SQLite file that holds verification events and their rollups, next to the main file (which keeps
- * everything else). Unqualified table names reach it through the attachment, as no main table shares a name.
- */
-export function analyticsPath(path: string): string {
-  return path === ':memory:' ? path : `${path}-analytics`;
 }
 
 function connectSqlite(pathSpec: string): Connection {

@@ -1,12 +1,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomAlphanumeric } from '../../src/core/ids.ts';
-import { postgresUnavailable, redisUnavailable, startTwoNodes, type TestServer } from '../harness.ts';
+import { clusterUnavailable, startTwoNodes, type TestServer } from '../harness.ts';
 import { newApi, newKey, verify } from '../keyHelpers.ts';
 
-const skip = (await postgresUnavailable()) ?? (await redisUnavailable());
-if (skip && process.env.CI) throw new Error(`CI requires PostgreSQL and Redis: ${skip}`);
-if (skip) console.warn(`\n*** SKIPPING cluster RBAC tests: ${skip} ***\n`);
+const skip = await clusterUnavailable('cluster RBAC tests');
 
 const unique = (prefix: string) => `${prefix}.${randomAlphanumeric(8).toLowerCase()}`;
 

@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { describeOnBackends } from '../routes.ts';
-import { postgresUnavailable, REDIS_URL, startTwoNodes, type TestServer } from '../harness.ts';
+import { clusterUnavailable, REDIS_URL, startTwoNodes, type TestServer } from '../harness.ts';
 
 const CALLS = 500;
 const LIMIT = 100;
@@ -73,8 +73,8 @@ await describeOnBackends(
   { env: { LATCHKEY_REDIS_URL: REDIS_URL } },
 );
 
-const pgSkip = await postgresUnavailable();
-describe('ratelimit accuracy, two nodes sharing PostgreSQL and Redis', { skip: pgSkip }, () => {
+const clusterSkip = await clusterUnavailable('two-node ratelimit accuracy');
+describe('ratelimit accuracy, two nodes sharing PostgreSQL and Redis', { skip: clusterSkip }, () => {
   let a: TestServer;
   let b: TestServer;
   before(async () => {

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect } from 'kysely';
 import { migrations } from '../../src/store/migrations/index.ts';
-import { analyticsPath } from '../../src/store/connection.ts';
+import { analyticsPath } from '../../src/store/sqliteFiles.ts';
 import { openStore } from '../../src/store/index.ts';
 import { startServer, type TestServer } from '../harness.ts';
 import { newApi, newKey, verify } from '../keyHelpers.ts';

@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type pg from 'pg';
-import { analyticsPath, type Backend } from '../../store/connection.ts';
+import type { Backend } from '../../store/connection.ts';
+import { analyticsPath } from '../../store/sqliteFiles.ts';
 
 export class QueryTimeout extends Error {}
 /** The database refused the translated query (unknown column, type mismatch, ...): the query's fault. */
