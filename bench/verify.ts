@@ -2,11 +2,12 @@
  * verifyKey over HTTP on loopback against a bare node:http baseline, in one command:
  *   npm run bench:verify   (BENCH_DURATION=<s> per run, default 10; BENCH_ROUNDS=<n>, default 3;
  *                           BENCH_BULK=<n> keys in the large store, default 1000000, 0 to skip it)
- * Each server runs in its own process; the load generator (autocannon, 50 connections) runs here.
+ * Each server runs in its own process; the load generator (wrk if installed, else autocannon; 50 connections)
+ * is driven from here.
  */
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { median, runLoad, printTable, type LoadResult, type Row } from './lib/load.ts';
+import { loadTool, median, runLoad, printTable, type LoadResult, type Row } from './lib/load.ts';
 import { spawnUntil, type Spawned } from './lib/process.ts';
 import { BENCH_ROOT_KEY, bulkKey, seedBulkStore, seedSmallStore } from './seed.ts';
 
@@ -51,8 +52,9 @@ async function startBaseline(keys: string[]): Promise<{ proc: Spawned; url: stri
 
 const verifyBodies = (keys: string[]) => keys.map((key) => JSON.stringify({ key }));
 
-async function load(url: string, bodies: string[], headers: Record<string, string> = auth, seconds = duration): Promise<LoadResult> {
-  return runLoad({ url, bodies, headers, connections, duration: seconds });
+/** Every measured answer must say the key is valid (or, for createKey, carry a key). */
+async function load(url: string, bodies: string[], headers: Record<string, string> = auth, seconds = duration, expect = '"valid":true'): Promise<LoadResult> {
+  return runLoad({ url, bodies, headers, connections, duration: seconds, expect });
 }
 
 /** Checks one answer before measuring, so a broken setup cannot pass as fast. */
@@ -107,7 +109,7 @@ async function main(): Promise<void> {
         note(SCENARIOS.cold, await load(`${lkBulk.url}/v2/keys.verifyKey`, verifyBodies(coldKeys(round))));
       }
     }
-    note(SCENARIOS.create, await load(`${lk.url}/v2/keys.createKey`, [JSON.stringify({ apiId: small.apiId })]));
+    note(SCENARIOS.create, await load(`${lk.url}/v2/keys.createKey`, [JSON.stringify({ apiId: small.apiId })], auth, duration, '"key":"'));
   } finally {
     await Promise.all([baseline.proc.stop(), lk.proc.stop(), lkBulk?.proc.stop()]);
   }
@@ -118,7 +120,7 @@ async function main(): Promise<void> {
     result: median(results),
     baseline: scenario === SCENARIOS.baseline || scenario === SCENARIOS.create ? undefined : base,
   }));
-  const title = `verifyKey, ${connections} connections, ${duration} s per run, median of ${rounds} alternating rounds`;
+  const title = `verifyKey, ${loadTool}, ${connections} connections, ${duration} s per run, median of ${rounds} alternating rounds`;
   let text = printTable(title, rows);
   // Ratios of runs made back to back in the same round, whose noise is shared; then their median.
   const perRound = (scenario: string, against: string) => {

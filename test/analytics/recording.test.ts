@@ -198,6 +198,32 @@ await describeOnBackends(
         await sink.close();
       });
 
+      it('writes what was buffered when a flush began; events recorded during its write wait for the next flush', async () => {
+        const { workspaceId } = await server().newWorkspace();
+        const real = createAnalyticsWriter(server().app.services.store.backend);
+        const batches: number[] = [];
+        let sink: PersistentSink;
+        const watching = {
+          write: async (events: Parameters<typeof real.write>[0]) => {
+            batches.push(events.length);
+            // Arrivals while a batch is being written, as under steady load.
+            if (batches.length === 1) for (let i = 0; i < 3; i++) sink.record(event(workspaceId));
+            return real.write(events);
+          },
+          pruneRaw: real.pruneRaw.bind(real),
+          close: async () => real.close?.(),
+        };
+        sink = new PersistentSink(watching, clock.now, { capacity: 1000, flushMs: 600_000, batchSize: 4, retentionDays: 30, pruneEveryMs: 600_000 });
+        for (let i = 0; i < 10; i++) sink.record(event(workspaceId));
+        await sink.flush();
+        assert.deepEqual(batches, [4, 4, 2]);
+        assert.deepEqual(sink.stats(), { buffered: 3, accepted: 13, dropped: 0, written: 10, failedWrites: 0 });
+        await sink.close();
+        assert.deepEqual(batches, [4, 4, 2, 3]);
+        const raw = await rows(server(), `SELECT count(*) AS n FROM analytics_events WHERE workspace_id = '${workspaceId}'`);
+        assert.equal(Number(raw[0].n), 13);
+      });
+
       it('keeps events buffered when a write fails, and writes them on the next flush', async () => {
         const { workspaceId } = await server().newWorkspace();
         const real = createAnalyticsWriter(server().app.services.store.backend);
