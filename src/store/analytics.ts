@@ -2,11 +2,11 @@ import { Worker } from 'node:worker_threads';
 import type SqliteDatabase from 'better-sqlite3';
 import type pg from 'pg';
 import type { VerificationEvent } from '../analytics/types.ts';
+import { concatColumns, toColumns, type EventColumns } from '../analytics/columns.ts';
+import { GRANULARITIES, rollupBatch, sortByRollupKey, type Granularity, type RollupSum } from '../analytics/rollup.ts';
 import type { Backend } from './connection.ts';
 import { analyticsPath } from './sqliteFiles.ts';
 import { ROLLUP_TABLES } from './migrations/0005_analytics.ts';
-
-export type Granularity = keyof typeof ROLLUP_TABLES;
 
 const RAW_COLUMNS = [
   'request_id', 'time', 'workspace_id', 'key_space_id', 'key_id', 'identity_id', 'external_id', 'outcome', 'region',
@@ -15,175 +15,10 @@ const RAW_COLUMNS = [
 const ROLLUP_KEY = ['workspace_id', 'identity_id', 'time', 'key_space_id', 'key_id', 'external_id', 'outcome', 'tags'] as const;
 const ROLLUP_COLUMNS = [...ROLLUP_KEY, 'count', 'spent_credits'] as const;
 
-/** One rollup row produced by a batch: the counts to add to the bucket. */
-interface RollupRow {
-  granularity: Granularity;
-  values: unknown[];
-}
-
-/** Start of the bucket holding `time`, in unix ms (UTC). */
-export function bucketStart(granularity: Granularity, time: number): number {
-  switch (granularity) {
-    case 'minute':
-      return time - (((time % 60_000) + 60_000) % 60_000);
-    case 'hour':
-      return time - (((time % 3_600_000) + 3_600_000) % 3_600_000);
-    case 'day':
-      return time - (((time % 86_400_000) + 86_400_000) % 86_400_000);
-    case 'month': {
-      const d = new Date(time);
-      return Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
-    }
-  }
-}
-
-/** Tags as a rollup dimension: the same set of tags always lands in the same row, whatever order they came in. */
-export function canonicalTags(tags: string[]): string[] {
-  if (tags.length < 2) return tags.slice();
-  return [...new Set(tags)].sort();
-}
-
-// Separators that cannot occur in ids, outcomes or tags as the API accepts them.
-const SEP = '\u0000';
-const TAG_SEP = '\u0001';
-
-/**
- * A batch of events as one array per field, in the order of RAW_COLUMNS (the node id is the `region`
- * column). This is how batches travel to the SQLite writer thread: one JSON string of a dozen arrays
- * costs a fraction of structured-cloning thousands of objects.
- */
-export interface EventColumns {
-  requestId: string[];
-  time: number[];
-  workspaceId: string[];
-  keySpaceId: string[];
-  keyId: string[];
-  identityId: string[];
-  externalId: string[];
-  outcome: string[];
-  nodeId: string[];
-  tags: string[][];
-  spentCredits: number[];
-  latency: number[];
-}
-
-/** One batch out of the parts it travelled in. */
-export function concatColumns(parts: EventColumns[]): EventColumns {
-  if (parts.length === 1) return parts[0];
-  const out = {} as Record<keyof EventColumns, unknown[]>;
-  for (const field of Object.keys(parts[0]) as (keyof EventColumns)[]) out[field] = ([] as unknown[]).concat(...parts.map((p) => p[field]));
-  return out as unknown as EventColumns;
-}
-
-export function toColumns(events: VerificationEvent[]): EventColumns {
-  const n = events.length;
-  const c: EventColumns = {
-    requestId: new Array(n), time: new Array(n), workspaceId: new Array(n), keySpaceId: new Array(n), keyId: new Array(n),
-    identityId: new Array(n), externalId: new Array(n), outcome: new Array(n), nodeId: new Array(n), tags: new Array(n),
-    spentCredits: new Array(n), latency: new Array(n),
-  };
-  for (let i = 0; i < n; i++) {
-    const e = events[i];
-    c.requestId[i] = e.requestId;
-    c.time[i] = e.time;
-    c.workspaceId[i] = e.workspaceId;
-    c.keySpaceId[i] = e.keySpaceId;
-    c.keyId[i] = e.keyId;
-    c.identityId[i] = e.identityId;
-    c.externalId[i] = e.externalId;
-    c.outcome[i] = e.outcome;
-    c.nodeId[i] = e.nodeId;
-    c.tags[i] = e.tags;
-    c.spentCredits[i] = e.spentCredits;
-    c.latency[i] = e.latency;
-  }
-  return c;
-}
-
-/** One rollup bucket of a batch: the event that stands for its dimensions, and the sums to add. */
-interface Sum {
-  /** Index, in the batch, of an event with these dimensions. */
-  at: number;
-  tags: string[];
-  dims: string;
-  time: number;
-  count: number;
-  spent: number;
-}
-
-function level(map: Map<unknown, any>, key: unknown): Map<unknown, any> {
-  let next = map.get(key);
-  if (next === undefined) map.set(key, (next = new Map()));
-  return next;
-}
-
-/** Adds finer-grained sums into buckets of a coarser granularity. */
-function sumInto(granularity: Granularity, inputs: Iterable<Sum>): Map<string, Sum> {
-  const out = new Map<string, Sum>();
-  for (const s of inputs) {
-    const time = bucketStart(granularity, s.time);
-    const id = time + SEP + s.dims;
-    const cur = out.get(id);
-    if (cur) {
-      cur.count += s.count;
-      cur.spent += s.spent;
-    } else {
-      out.set(id, { at: s.at, tags: s.tags, dims: s.dims, time, count: s.count, spent: s.spent });
-    }
-  }
-  return out;
-}
-
-/**
- * Sums a batch of events into the rows to add to each rollup table. Events are summed per minute once, without
- * an object per event; hours, days and months are summed from those minutes, which are far fewer than the events.
- */
-export function rollupBatch(c: EventColumns, encodeTags: (tags: string[]) => unknown): RollupRow[] {
-  // Minute sums are looked up field by field in nested maps: the ids of one key are the same strings event
-  // after event, whose hashes are computed once, so this costs a few map lookups per event where one long
-  // concatenated key would be built and hashed anew for every event.
-  const root = new Map<unknown, any>();
-  const minutes: Sum[] = [];
-  const n = c.time.length;
-  for (let i = 0; i < n; i++) {
-    const raw = c.tags[i];
-    const tagKey = raw.length === 0 ? '' : raw.length === 1 ? raw[0] : canonicalTags(raw).join(TAG_SEP);
-    const t = c.time[i];
-    const time = t - (((t % 60_000) + 60_000) % 60_000);
-    let m = level(root, time);
-    m = level(m, c.keyId[i]);
-    m = level(m, c.identityId[i]);
-    m = level(m, c.externalId[i]);
-    m = level(m, c.outcome[i]);
-    m = level(m, c.keySpaceId[i]);
-    m = level(m, c.workspaceId[i]);
-    const cur = m.get(tagKey) as Sum | undefined;
-    if (cur) {
-      cur.count++;
-      cur.spent += c.spentCredits[i];
-    } else {
-      const dims = c.workspaceId[i] + SEP + c.identityId[i] + SEP + c.keySpaceId[i] + SEP + c.keyId[i] + SEP + c.externalId[i] + SEP + c.outcome[i] + SEP + tagKey;
-      const sum: Sum = { at: i, tags: raw.length < 2 ? raw : canonicalTags(raw), dims, time, count: 1, spent: c.spentCredits[i] };
-      m.set(tagKey, sum);
-      minutes.push(sum);
-    }
-  }
-  const minuteSums = new Map<string, Sum>();
-  for (const s of minutes) minuteSums.set(s.time + SEP + s.dims, s);
-  const byGranularity: [Granularity, Map<string, Sum>][] = [['minute', minuteSums]];
-  for (const g of ['hour', 'day', 'month'] as const) byGranularity.push([g, sumInto(g, minutes)]);
-  const rows: RollupRow[] = [];
-  for (const [granularity, sums] of byGranularity) {
-    // A fixed order keeps concurrent writers on PostgreSQL from locking the same rows in opposite orders.
-    for (const id of [...sums.keys()].sort()) {
-      const { at: i, tags, time, count, spent } = sums.get(id)!;
-      rows.push({
-        granularity,
-        values: [c.workspaceId[i], c.identityId[i], time, c.keySpaceId[i], c.keyId[i], c.externalId[i], c.outcome[i], encodeTags(tags), count, spent],
-      });
-    }
-  }
-  return rows;
+/** A rollup row's values, in the order of ROLLUP_COLUMNS. */
+function rollupValues(c: EventColumns, s: RollupSum, tags: unknown): unknown[] {
+  const i = s.at;
+  return [c.workspaceId[i], c.identityId[i], s.time, c.keySpaceId[i], c.keyId[i], c.externalId[i], c.outcome[i], tags, s.count, s.spent];
 }
 
 function upsertSql(table: string, placeholders: string): string {
@@ -272,7 +107,11 @@ export class SqliteAnalyticsWriter implements AnalyticsWriter {
         fill(one, 0, c, i);
         this.insertRaw.run(one);
       }
-      for (const row of rollupBatch(c, encode)) this.upserts[row.granularity].run(row.values);
+      const rollups = rollupBatch(c);
+      for (const g of GRANULARITIES) {
+        const upsert = this.upserts[g];
+        for (const sum of rollups[g]) upsert.run(rollupValues(c, sum, encode(sum.tags)));
+      }
     });
   }
 
@@ -404,10 +243,15 @@ class PostgresAnalyticsWriter implements AnalyticsWriter {
   async write(events: VerificationEvent[]): Promise<void> {
     if (events.length === 0) return;
     const perTable = new Map<Granularity, Record<string, unknown>[]>(Object.keys(ROLLUP_TABLES).map((g) => [g as Granularity, []]));
-    for (const row of rollupBatch(toColumns(events), (tags) => tags)) {
-      const obj: Record<string, unknown> = {};
-      ROLLUP_COLUMNS.forEach((c, i) => (obj[c] = row.values[i]));
-      perTable.get(row.granularity)!.push(obj);
+    const c = toColumns(events);
+    const rollups = rollupBatch(c);
+    for (const g of GRANULARITIES) {
+      for (const sum of sortByRollupKey(c, rollups[g])) {
+        const values = rollupValues(c, sum, sum.tags);
+        const obj: Record<string, unknown> = {};
+        ROLLUP_COLUMNS.forEach((column, i) => (obj[column] = values[i]));
+        perTable.get(g)!.push(obj);
+      }
     }
     await this.pool.query(this.batchSql, [JSON.stringify(events), ...[...perTable.values()].map((rows) => JSON.stringify(rows))]);
   }

@@ -5,7 +5,8 @@ import { register } from 'tsx/esm/api';
 
 register();
 const Database = createRequire(import.meta.url)('better-sqlite3');
-const { SqliteAnalyticsWriter, concatColumns } = await import('./analytics.ts');
+const { SqliteAnalyticsWriter } = await import('./analytics.ts');
+const { concatColumns } = await import('../analytics/columns.ts');
 
 const db = new Database(workerData.path);
 db.pragma('journal_mode = WAL');

@@ -5,7 +5,8 @@ import { describeOnBackends } from '../routes.ts';
 import { manualClock, newApi, newKey, verify } from '../keyHelpers.ts';
 import { event, query, record, sinkOf } from './events.ts';
 import { PersistentSink } from '../../src/analytics/sink.ts';
-import { createAnalyticsWriter, bucketStart } from '../../src/store/analytics.ts';
+import { createAnalyticsWriter } from '../../src/store/analytics.ts';
+import { bucketStart } from '../../src/analytics/rollup.ts';
 import type { TestServer } from '../harness.ts';
 
 const DAY = 86_400_000;

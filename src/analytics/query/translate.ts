@@ -2,7 +2,7 @@ import type { Expr, FromItem, OrderItem, Query, Select, SetExpr, WindowSpec } fr
 import { QueryError, invalidQuery } from './errors.ts';
 import { translateCall } from './functions.ts';
 import { tableSpec, type SqlType, type TableSpec } from './tables.ts';
-import { bucketStart } from '../../store/analytics.ts';
+import { bucketStart } from '../rollup.ts';
 import { parseDateTime, startOf } from './time.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
