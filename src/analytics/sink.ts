@@ -1,6 +1,7 @@
 import type { Clock } from '../services.ts';
 import type { AnalyticsWriter } from '../store/analytics.ts';
 import { EventBuffer } from './buffer.ts';
+import { CHUNK_EVENTS } from './chunk.ts';
 import type { AnalyticsSink, VerificationEvent } from './types.ts';
 
 export interface SinkOptions {
@@ -47,7 +48,7 @@ export class PersistentSink implements AnalyticsSink {
     private readonly clock: Clock,
     private readonly options: SinkOptions,
   ) {
-    this.buffer = new EventBuffer(options.capacity);
+    this.buffer = new EventBuffer(options.capacity, Math.min(CHUNK_EVENTS, options.batchSize));
     this.flushTimer = setInterval(() => void this.flush().catch(() => {}), options.flushMs);
     this.flushTimer.unref();
     this.pruneTimer = setInterval(() => void this.prune().catch(() => {}), options.pruneEveryMs);
@@ -85,13 +86,15 @@ export class PersistentSink implements AnalyticsSink {
    * more per event than a large one (a transaction, and a rollup upsert per event instead of per group).
    */
   private async drain(): Promise<void> {
+    this.buffer.seal();
     let left = this.buffer.length;
     while (left > 0) {
       const batch = this.buffer.take(Math.min(left, this.options.batchSize));
-      left -= batch.length;
+      const events = batch.reduce((n, chunk) => n + chunk.count, 0);
+      left -= events;
       try {
         await this.writer.write(batch);
-        this.written += batch.length;
+        this.written += events;
       } catch (err) {
         this.failedWrites++;
         this.buffer.restore(batch);

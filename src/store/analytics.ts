@@ -1,8 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import type SqliteDatabase from 'better-sqlite3';
 import type pg from 'pg';
-import type { VerificationEvent } from '../analytics/types.ts';
-import { concatColumns, toColumns, type EventColumns } from '../analytics/columns.ts';
+import { concatColumns, type EventColumns } from '../analytics/columns.ts';
+import type { EventChunk } from '../analytics/chunk.ts';
 import { GRANULARITIES, rollupBatch, sortByRollupKey, type Granularity, type RollupSum } from '../analytics/rollup.ts';
 import type { Backend } from './connection.ts';
 import { analyticsPath } from './sqliteFiles.ts';
@@ -35,7 +35,8 @@ function upsertSql(table: string, placeholders: string): string {
  * the tag encoding and the driver calls differ.
  */
 export interface AnalyticsWriter {
-  write(events: VerificationEvent[]): Promise<void>;
+  /** Writes one batch, given as the chunks it was buffered in. */
+  write(batch: EventChunk[]): Promise<void>;
   /** Deletes raw events older than `before` (unix ms); rollups are kept. Returns how many were deleted. */
   pruneRaw(before: number): Promise<number>;
   close?(): Promise<void>;
@@ -115,8 +116,9 @@ export class SqliteAnalyticsWriter implements AnalyticsWriter {
     });
   }
 
-  async write(events: VerificationEvent[]): Promise<void> {
-    if (events.length > 0) this.writeBatch(toColumns(events));
+  async write(batch: EventChunk[]): Promise<void> {
+    const columns = concatColumns(batch.map((chunk) => chunk.toColumns()));
+    if (columns.time.length > 0) this.writeBatch(columns);
   }
 
   /** Writes a batch given as columns, as the writer thread receives it. Returns how many events it held. */
@@ -131,9 +133,6 @@ export class SqliteAnalyticsWriter implements AnalyticsWriter {
     return deleted;
   }
 }
-
-/** Events serialised per turn of the event loop when a batch is handed to the writer thread. */
-const SERIALIZED_PART = 2_000;
 
 /**
  * Hands batches to a worker thread that owns its own connection to the analytics file. If the thread dies,
@@ -182,22 +181,14 @@ class ThreadedSqliteWriter implements AnalyticsWriter {
     });
   }
 
-  async write(events: VerificationEvent[]): Promise<void> {
-    if (events.length === 0) return;
+  async write(batch: EventChunk[]): Promise<void> {
+    if (batch.every((chunk) => chunk.count === 0)) return;
     const worker = this.ensureWorker();
-    const batch = ++this.nextId;
-    // The batch travels in parts of one JSON string each: posting a string is a copy of its bytes, where
-    // thousands of event objects would each be structured-cloned here and rebuilt there. Serialising is
-    // the part of recording that runs on this thread, so it is done a part per turn of the event loop,
-    // keeping each pause for the requests in flight to about a millisecond. The thread writes the whole
-    // batch in one transaction once it has every part.
-    for (let from = 0; from < events.length; from += SERIALIZED_PART) {
-      if (from > 0) await new Promise<void>((resolve) => setImmediate(resolve));
-      if (this.worker !== worker) throw new Error('the analytics writer thread stopped');
-      const columns = JSON.stringify(toColumns(events.slice(from, from + SERIALIZED_PART)));
-      worker.postMessage({ op: 'part', batch, columns });
-    }
-    await this.send({ op: 'write', batch });
+    const id = ++this.nextId;
+    // Each chunk travels as its own message (typed arrays are copied as bytes); the thread writes the
+    // whole batch in one transaction once it has every part.
+    for (const chunk of batch) worker.postMessage({ op: 'part', batch: id, chunk: chunk.serialize() });
+    await this.send({ op: 'write', batch: id });
   }
 
   pruneRaw(before: number): Promise<number> {
@@ -235,15 +226,28 @@ function postgresBatchSql(): string {
   return `WITH ${parts.join(',\n')} SELECT 1`;
 }
 
+/** The batch as one object per event, with the field names the batch statement reads. */
+function eventObjects(c: EventColumns): Record<(typeof EVENT_FIELDS)[number], unknown>[] {
+  const out = new Array(c.time.length);
+  for (let i = 0; i < out.length; i++) {
+    out[i] = {
+      requestId: c.requestId[i], time: c.time[i], workspaceId: c.workspaceId[i], keySpaceId: c.keySpaceId[i], keyId: c.keyId[i],
+      identityId: c.identityId[i], externalId: c.externalId[i], outcome: c.outcome[i], nodeId: c.nodeId[i], tags: c.tags[i],
+      spentCredits: c.spentCredits[i], latency: c.latency[i],
+    };
+  }
+  return out;
+}
+
 class PostgresAnalyticsWriter implements AnalyticsWriter {
   private readonly batchSql = postgresBatchSql();
 
   constructor(private readonly pool: pg.Pool) {}
 
-  async write(events: VerificationEvent[]): Promise<void> {
-    if (events.length === 0) return;
+  async write(batch: EventChunk[]): Promise<void> {
+    const c = concatColumns(batch.map((chunk) => chunk.toColumns()));
+    if (c.time.length === 0) return;
     const perTable = new Map<Granularity, Record<string, unknown>[]>(Object.keys(ROLLUP_TABLES).map((g) => [g as Granularity, []]));
-    const c = toColumns(events);
     const rollups = rollupBatch(c);
     for (const g of GRANULARITIES) {
       for (const sum of sortByRollupKey(c, rollups[g])) {
@@ -253,7 +257,7 @@ class PostgresAnalyticsWriter implements AnalyticsWriter {
         perTable.get(g)!.push(obj);
       }
     }
-    await this.pool.query(this.batchSql, [JSON.stringify(events), ...[...perTable.values()].map((rows) => JSON.stringify(rows))]);
+    await this.pool.query(this.batchSql, [JSON.stringify(eventObjects(c)), ...[...perTable.values()].map((rows) => JSON.stringify(rows))]);
   }
 
   async pruneRaw(before: number): Promise<number> {

@@ -7,6 +7,7 @@ register();
 const Database = createRequire(import.meta.url)('better-sqlite3');
 const { SqliteAnalyticsWriter } = await import('./analytics.ts');
 const { concatColumns } = await import('../analytics/columns.ts');
+const { decodeChunk } = await import('../analytics/chunk.ts');
 
 const db = new Database(workerData.path);
 db.pragma('journal_mode = WAL');
@@ -14,14 +15,14 @@ db.pragma('synchronous = NORMAL');
 db.pragma('busy_timeout = 5000');
 const writer = new SqliteAnalyticsWriter(db);
 
-// Parts of the batches being received, by batch: each part is one JSON string of columns (see
-// ThreadedSqliteWriter.write), and a batch is written in one transaction once its last part is in.
+// The chunks of the batches being received, by batch (see ThreadedSqliteWriter.write); a batch is
+// written in one transaction once its last part is in.
 const parts = new Map();
 
-parentPort.on('message', async ({ id, op, batch, columns, before }) => {
+parentPort.on('message', async ({ id, op, batch, chunk, before }) => {
   if (op === 'part') {
     if (!parts.has(batch)) parts.set(batch, []);
-    parts.get(batch).push(JSON.parse(columns));
+    parts.get(batch).push(decodeChunk(chunk));
     return;
   }
   try {

@@ -5,6 +5,7 @@ import { describeOnBackends } from '../routes.ts';
 import { manualClock, newApi, newKey, verify } from '../keyHelpers.ts';
 import { event, query, record, sinkOf } from './events.ts';
 import { PersistentSink } from '../../src/analytics/sink.ts';
+import { encodeEvents } from '../../src/analytics/chunk.ts';
 import { createAnalyticsWriter } from '../../src/store/analytics.ts';
 import { bucketStart } from '../../src/analytics/rollup.ts';
 import type { TestServer } from '../harness.ts';
@@ -168,7 +169,7 @@ await describeOnBackends(
         const events = Array.from({ length: 4_500 }, (_, i) =>
           event(workspaceId, { externalId: `part-${i % 3}`, outcome: i % 10 === 0 ? 'RATE_LIMITED' : 'VALID', spentCredits: 1 }),
         );
-        await writer.write(events);
+        await writer.write(encodeEvents(events));
         await writer.close?.();
         const raw = await rows(server(), `SELECT count(*) AS n, count(DISTINCT request_id) AS ids FROM analytics_events WHERE workspace_id = '${workspaceId}'`);
         assert.deepEqual([Number(raw[0].n), Number(raw[0].ids)], [4_500, 4_500]);
@@ -206,7 +207,7 @@ await describeOnBackends(
         let sink: PersistentSink;
         const watching = {
           write: async (events: Parameters<typeof real.write>[0]) => {
-            batches.push(events.length);
+            batches.push(events.reduce((n, chunk) => n + chunk.count, 0));
             // Arrivals while a batch is being written, as under steady load.
             if (batches.length === 1) for (let i = 0; i < 3; i++) sink.record(event(workspaceId));
             return real.write(events);
