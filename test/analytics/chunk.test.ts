@@ -28,6 +28,7 @@ describe('EventChunk', () => {
     const events = Array.from({ length: 500 }, (_, i) => event(i));
     // Long request ids make the chunk grow its byte buffer.
     events[3] = event(3, { requestId: `req_${'x'.repeat(5_000)}` });
+    events[4] = event(4, { requestId: 'req_ünïcode_☃' });
     const chunks = encodeEvents(events, 200);
     assert.deepEqual(chunks.map((c) => c.count), [200, 200, 100]);
     const decoded = chunks.map((c) => decodeChunk(structuredClone(c.serialize())));
