@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync, readdirSync } from 'node:fs';
 
 export interface Spawned {
   child: ChildProcess;
@@ -50,4 +51,23 @@ export async function spawnUntil(
       await once(child, 'exit');
     },
   };
+}
+
+/** CPU time (user + system, µs) a process has used so far: its main thread, and all its other threads. */
+export function threadCpuUs(pid: number): { main: number; others: number } {
+  const out = { main: 0, others: 0 };
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8');
+    } catch {
+      continue; // the thread ended meanwhile
+    }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime, in clock ticks of 10 ms.
+    const us = (Number(fields[11]) + Number(fields[12])) * 10_000;
+    if (task === String(pid)) out.main += us;
+    else out.others += us;
+  }
+  return out;
 }
