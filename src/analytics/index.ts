@@ -13,10 +13,9 @@ export function createAnalyticsSink(config: Config, store: Store, clock: Clock):
   return new PersistentSink(createAnalyticsWriter(store.backend), clock, {
     capacity: config.analyticsBufferSize,
     flushMs: config.analyticsFlushMs,
-    // Larger batches cost less per event (fewer rollup upserts, fewer commits). SQLite batches are written on
-    // their own thread and serialised here a part at a time; PostgreSQL's are serialised here in one go, where
-    // a smaller batch keeps that pause short.
-    batchSize: store.backend.kind === 'sqlite' ? 50_000 : 10_000,
+    // Larger batches cost less per event (fewer rollup upserts, fewer commits); they are decoded, summed and
+    // written on the writer's own thread, so their size does not pause the requests in flight.
+    batchSize: 50_000,
     retentionDays: config.analyticsRetentionDays,
     pruneEveryMs: HOUR_MS,
     onError: (err) => console.error(`analytics: writing verification events failed, will retry: ${(err as Error).message}`),

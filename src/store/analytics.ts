@@ -42,14 +42,19 @@ export interface AnalyticsWriter {
   close?(): Promise<void>;
 }
 
+/** Where a writer thread writes: a SQLite analytics file, or a PostgreSQL database (and schema). */
+export type WriterTarget = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string; schema?: string };
+
 /**
- * On a SQLite file the writes run on a thread of their own, on the analytics file, so a batch neither stalls
- * the requests in flight nor holds the lock of the main file.
+ * The writes run on a thread of their own, with its own connection: a batch then neither stalls the
+ * requests in flight (decoding, summing and serialising ten thousand events takes milliseconds) nor, on
+ * SQLite, holds the lock of the main file. An in-memory SQLite database can only be reached from its own
+ * connection, so it is written on this thread.
  */
 export function createAnalyticsWriter(backend: Backend): AnalyticsWriter {
-  if (backend.kind === 'postgres') return new PostgresAnalyticsWriter(backend.pool);
+  if (backend.kind === 'postgres') return new ThreadedWriter({ kind: 'postgres', url: backend.url, schema: backend.schema });
   if (backend.path === ':memory:') return new SqliteAnalyticsWriter(backend.sqlite);
-  return new ThreadedSqliteWriter(analyticsPath(backend.path));
+  return new ThreadedWriter({ kind: 'sqlite', path: analyticsPath(backend.path) });
 }
 
 // Workspaces that ever recorded an event: the month rollup keeps one row per workspace and month at least.
@@ -135,21 +140,22 @@ export class SqliteAnalyticsWriter implements AnalyticsWriter {
 }
 
 /**
- * Hands batches to a worker thread that owns its own connection to the analytics file. If the thread dies,
- * the batches in flight fail (the sink keeps them and retries) and the next batch starts a new thread.
+ * Hands batches to a worker thread that owns its own connection (see analyticsWriterWorker.mjs). If the
+ * thread dies, the batches in flight fail (the sink keeps them and retries) and the next batch starts a new
+ * thread.
  */
-class ThreadedSqliteWriter implements AnalyticsWriter {
+class ThreadedWriter implements AnalyticsWriter {
   private worker: Worker | undefined;
   private readonly pending = new Map<number, { worker: Worker; resolve(v: number): void; reject(e: Error): void }>();
   private nextId = 0;
 
-  constructor(private readonly path: string) {
+  constructor(private readonly target: WriterTarget) {
     this.ensureWorker();
   }
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(new URL('./analyticsWriterWorker.mjs', import.meta.url), { workerData: { path: this.path } });
+    const worker = new Worker(new URL('./analyticsWriterWorker.mjs', import.meta.url), { workerData: this.target });
     worker.unref();
     worker.on('message', (msg: { id: number; result?: number; error?: string }) => {
       const p = this.pending.get(msg.id);
@@ -197,8 +203,11 @@ class ThreadedSqliteWriter implements AnalyticsWriter {
 
   async close(): Promise<void> {
     const worker = this.worker;
+    if (!worker) return;
+    // The thread closes its connection first, so PostgreSQL sees a clean goodbye rather than a dropped socket.
+    await this.send({ op: 'close' }).catch(() => {});
     this.worker = undefined;
-    if (worker) await worker.terminate();
+    await worker.terminate();
   }
 }
 
@@ -239,14 +248,18 @@ function eventObjects(c: EventColumns): Record<(typeof EVENT_FIELDS)[number], un
   return out;
 }
 
-class PostgresAnalyticsWriter implements AnalyticsWriter {
+export class PostgresAnalyticsWriter implements AnalyticsWriter {
   private readonly batchSql = postgresBatchSql();
 
   constructor(private readonly pool: pg.Pool) {}
 
   async write(batch: EventChunk[]): Promise<void> {
-    const c = concatColumns(batch.map((chunk) => chunk.toColumns()));
-    if (c.time.length === 0) return;
+    await this.writeColumns(concatColumns(batch.map((chunk) => chunk.toColumns())));
+  }
+
+  /** Writes a batch given as columns, as the writer thread receives it. Returns how many events it held. */
+  async writeColumns(c: EventColumns): Promise<number> {
+    if (c.time.length === 0) return 0;
     const perTable = new Map<Granularity, Record<string, unknown>[]>(Object.keys(ROLLUP_TABLES).map((g) => [g as Granularity, []]));
     const rollups = rollupBatch(c);
     for (const g of GRANULARITIES) {
@@ -258,6 +271,11 @@ class PostgresAnalyticsWriter implements AnalyticsWriter {
       }
     }
     await this.pool.query(this.batchSql, [JSON.stringify(eventObjects(c)), ...[...perTable.values()].map((rows) => JSON.stringify(rows))]);
+    return c.time.length;
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
   }
 
   async pruneRaw(before: number): Promise<number> {

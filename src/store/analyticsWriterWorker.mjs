@@ -1,22 +1,42 @@
-// Writes analytics batches on its own connection to the analytics SQLite file, off the thread that serves requests.
+// Writes analytics batches on its own connection, off the thread that serves requests: to the analytics
+// SQLite file, or to PostgreSQL (workerData is a WriterTarget of analytics.ts).
 import { parentPort, workerData } from 'node:worker_threads';
 import { createRequire } from 'node:module';
 import { register } from 'tsx/esm/api';
 
 register();
-const Database = createRequire(import.meta.url)('better-sqlite3');
-const { SqliteAnalyticsWriter } = await import('./analytics.ts');
+const require = createRequire(import.meta.url);
+const { SqliteAnalyticsWriter, PostgresAnalyticsWriter } = await import('./analytics.ts');
 const { concatColumns } = await import('../analytics/columns.ts');
 const { decodeChunk } = await import('../analytics/chunk.ts');
 
-const db = new Database(workerData.path);
-db.pragma('journal_mode = WAL');
-db.pragma('synchronous = NORMAL');
-db.pragma('busy_timeout = 5000');
-const writer = new SqliteAnalyticsWriter(db);
+function openWriter(target) {
+  if (target.kind === 'postgres') {
+    const pg = require('pg');
+    const pool = new pg.Pool({
+      connectionString: target.url,
+      max: 1,
+      connectionTimeoutMillis: 5000,
+      options: target.schema ? `-c search_path=${target.schema}` : undefined,
+    });
+    // An idle connection that drops is replaced on the next batch; the batch itself reports its error.
+    pool.on('error', () => {});
+    return new PostgresAnalyticsWriter(pool);
+  }
+  const Database = require('better-sqlite3');
+  const db = new Database(target.path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  const writer = new SqliteAnalyticsWriter(db);
+  writer.close = async () => db.close();
+  return writer;
+}
 
-// The chunks of the batches being received, by batch (see ThreadedSqliteWriter.write); a batch is
-// written in one transaction once its last part is in.
+const writer = openWriter(workerData);
+
+// The chunks of the batches being received, by batch (see ThreadedWriter.write); a batch is written in
+// one transaction once its last part is in.
 const parts = new Map();
 
 parentPort.on('message', async ({ id, op, batch, chunk, before }) => {
@@ -31,9 +51,12 @@ parentPort.on('message', async ({ id, op, batch, chunk, before }) => {
       const received = parts.get(batch);
       parts.delete(batch);
       if (!received) throw new Error(`batch ${batch} arrived without its events`);
-      result = writer.writeColumns(concatColumns(received));
-    } else {
+      result = await writer.writeColumns(concatColumns(received));
+    } else if (op === 'prune') {
       result = await writer.pruneRaw(before);
+    } else {
+      await writer.close();
+      result = 0;
     }
     parentPort.postMessage({ id, result });
   } catch (err) {

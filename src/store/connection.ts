@@ -52,7 +52,7 @@ export type Db = Kysely<Database>;
 
 export type Backend =
   | { kind: 'sqlite'; path: string; sqlite: SqliteDatabase.Database }
-  | { kind: 'postgres'; pool: pg.Pool };
+  | { kind: 'postgres'; pool: pg.Pool; url: string; schema?: string };
 
 export interface Connection {
   db: Db;
@@ -166,7 +166,7 @@ async function connectPostgres(url: string, options: ConnectOptions): Promise<Co
     throw new StoreError(`cannot connect to PostgreSQL at ${where}: ${reason(err)}`);
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, backend: { kind: 'postgres', pool }, schema, close: () => db.destroy() };
+  return { db, backend: { kind: 'postgres', pool, url, schema }, schema, close: () => db.destroy() };
 }
 
 // PostgreSQL advisory-lock key of `withWriteLock`: any fixed number no other lock of this database uses.
