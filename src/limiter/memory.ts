@@ -22,16 +22,17 @@ export class MemoryRateLimiter implements RateLimiter {
 
   /** Synchronous core of `check`, for callers on the hot path that must not yield. */
   checkNow(requests: LimitRequest[], now: number): BatchResult {
+    if (requests.length === 1) return this.checkOne(requests[0], now);
     const results: LimitResult[] = new Array(requests.length);
     const seen: { key: string; sequence: number; after: WindowCounts }[] = new Array(requests.length);
     // A counter named twice in one batch: the later request sees what the earlier one admitted.
-    const batch = requests.length > 1 ? new Map<string, WindowCounts>() : undefined;
+    const batch = new Map<string, WindowCounts>();
     let passed = true;
     for (let i = 0; i < requests.length; i++) {
       const r = requests[i];
       const key = `${r.key}:${r.duration}`;
       const sequence = windowSequence(now, r.duration);
-      let counts = batch?.get(key);
+      let counts = batch.get(key);
       if (!counts) {
         const stored = this.entries.get(key);
         counts = stored ? rollForward(stored, sequence) : { current: 0, previous: 0 };
@@ -40,21 +41,44 @@ export class MemoryRateLimiter implements RateLimiter {
       results[i] = { allowed: decision.allowed, limit: r.limit, remaining: decision.remaining, reset: decision.reset };
       const after = decision.allowed ? { current: counts.current + r.cost, previous: counts.previous } : counts;
       seen[i] = { key, sequence, after };
-      batch?.set(key, after);
+      batch.set(key, after);
       if (!decision.allowed) passed = false;
     }
     if (passed) {
       for (let i = 0; i < requests.length; i++) {
         const { key, sequence, after } = seen[i];
-        this.entries.set(key, {
-          sequence,
-          current: after.current,
-          previous: after.previous,
-          expires: (sequence + 2) * requests[i].duration,
-        });
+        this.store(key, sequence, after.current, after.previous, requests[i].duration);
       }
     }
     return { passed, results };
+  }
+
+  /** The common case of one limit per check, without the bookkeeping a batch needs. */
+  private checkOne(r: LimitRequest, now: number): BatchResult {
+    const key = `${r.key}:${r.duration}`;
+    const sequence = windowSequence(now, r.duration);
+    const stored = this.entries.get(key);
+    const counts = stored ? rollForward(stored, sequence) : { current: 0, previous: 0 };
+    const decision = decide(now, r, counts);
+    if (decision.allowed) this.store(key, sequence, counts.current + r.cost, counts.previous, r.duration);
+    return {
+      passed: decision.allowed,
+      results: [{ allowed: decision.allowed, limit: r.limit, remaining: decision.remaining, reset: decision.reset }],
+    };
+  }
+
+  /** Counters are updated in place: replacing them made every check leave an old-generation object behind. */
+  private store(key: string, sequence: number, current: number, previous: number, duration: number): void {
+    const expires = (sequence + 2) * duration;
+    const entry = this.entries.get(key);
+    if (entry === undefined) {
+      this.entries.set(key, { sequence, current, previous, expires });
+      return;
+    }
+    entry.sequence = sequence;
+    entry.current = current;
+    entry.previous = previous;
+    entry.expires = expires;
   }
 
   async check(requests: LimitRequest[], now: number): Promise<BatchResult> {
