@@ -2,7 +2,19 @@
 // SQLite file, or to PostgreSQL (workerData is a WriterTarget of analytics.ts).
 import { parentPort, workerData } from 'node:worker_threads';
 import { createRequire } from 'node:module';
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { register } from 'tsx/esm/api';
+
+// Recording is background work: on Linux this thread runs at a lower CPU priority (nice +10) than the
+// thread serving requests, so under CPU pressure verifications (and the garbage collector's helpers) go
+// first and a backlog waits in the bounded buffer instead. Where thread ids are not to be had, nothing changes.
+try {
+  const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+  if (Number.isInteger(tid) && tid > 0) setPriority(tid, 10);
+} catch {
+  // Not Linux, or not permitted: the thread keeps the process's priority.
+}
 
 register();
 const require = createRequire(import.meta.url);
