@@ -5,7 +5,7 @@ import type { Services } from '../services.ts';
 import type { RootKeyAuthenticator } from './auth.ts';
 import { ApiError, errorMediaType, errors } from './errors.ts';
 import { parseJsonBody } from './json.ts';
-import type { LeanContext, ResponseBody, Route } from './route.ts';
+import { renderData, type LeanContext, type ResponseBody, type Route } from './route.ts';
 import { invalidBody, type SchemaError } from './validation.ts';
 
 interface LeanEntry {
@@ -116,8 +116,14 @@ export class LeanRoutes {
     const auth = this.authenticator.cached(header) ?? (await this.authenticator.authenticate(header));
     const result = await entry.handler({ requestId, auth, services: this.services }, body);
     // Request ids are alphanumeric, so the envelope can be joined as text around the serialized result.
-    const rest = JSON.stringify(result);
-    const payload = `{"meta":{"requestId":"${requestId}"}${rest === '{}' ? '}' : `,${rest.slice(1)}`}`;
+    const render = result[renderData];
+    let payload: string;
+    if (render !== undefined && result.pagination === undefined) {
+      payload = `{"meta":{"requestId":"${requestId}"},"data":${render()}}`;
+    } else {
+      const rest = JSON.stringify(result);
+      payload = `{"meta":{"requestId":"${requestId}"}${rest === '{}' ? '}' : `,${rest.slice(1)}`}`;
+    }
     this.answers.push(res, payload);
     // The turn's first answer schedules the writing of them all.
     if (this.answers.length === 2) setImmediate(this.writeAnswers);

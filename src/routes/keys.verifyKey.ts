@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
-import { defineLeanRoute } from '../http/route.ts';
+import { defineLeanRoute, renderData } from '../http/route.ts';
+import { renderVerifyData } from '../verify/verifier.ts';
 import { errors } from '../http/errors.ts';
 import { UnknownRatelimitError } from '../core/verify.ts';
 import { parsePermissionQueryOrThrow } from './rbac.ts';
@@ -38,7 +39,8 @@ export default defineLeanRoute({
     if (body.permissions !== undefined) parsePermissionQueryOrThrow(body.permissions);
     try {
       // Every outcome, NOT_FOUND included, is an answer with status 200.
-      return { data: await services.verifier.verify(auth, body, requestId) };
+      const data = await services.verifier.verify(auth, body, requestId);
+      return { data, [renderData]: () => renderVerifyData(data) };
     } catch (err) {
       if (err instanceof UnknownRatelimitError) throw errors.preconditionFailed(err.message);
       throw err;

@@ -69,6 +69,8 @@ type SyncLimiter = RateLimiter & { checkNow(requests: LimitRequest[], now: numbe
 interface KeyShape {
   identity: IdentityRecord | null;
   base: VerifyData;
+  /** The base's fields after `valid` and `code`, as JSON text with a leading comma (or empty). */
+  fixedJson: string;
   autoPlanned: PlannedLimit[];
   autoRequests: LimitRequest[];
 }
@@ -78,6 +80,26 @@ function toRequests(planned: PlannedLimit[]): LimitRequest[] {
 }
 
 const NOT_FOUND: VerifyData = Object.freeze({ valid: false, code: 'NOT_FOUND' }) as VerifyData;
+
+/**
+ * On answers about a known key: its fixed fields as JSON text (see `renderVerifyData`). A symbol key, so
+ * JSON.stringify and every other serialiser pass over it.
+ */
+const FIXED_JSON = Symbol('fixedJson');
+
+/**
+ * A verification's `data` as JSON text, the same as `JSON.stringify(data)`: the key's fixed fields come
+ * from text made once per cached key, and only the outcome, the limits and the credits are serialised per
+ * call. An answer not made by `verify` is serialised whole.
+ */
+export function renderVerifyData(data: VerifyData): string {
+  const fixed = (data as VerifyData & { [FIXED_JSON]?: string })[FIXED_JSON];
+  if (fixed === undefined) return JSON.stringify(data);
+  let out = `{"valid":${data.valid},"code":${JSON.stringify(data.code)}${fixed}`;
+  if (data.ratelimits !== undefined) out += `,"ratelimits":${JSON.stringify(data.ratelimits)}`;
+  if (data.credits !== undefined) out += `,"credits":${JSON.stringify(data.credits)}`;
+  return `${out}}`;
+}
 
 /**
  * Runs one verification. On a cache hit nothing here waits on I/O except the credits deduction of keys
@@ -119,7 +141,8 @@ export class Verifier {
     }
 
     const shape = this.shapeOf(key, identity);
-    const data: VerifyData = { ...shape.base };
+    const data: VerifyData & { [FIXED_JSON]?: string } = { ...shape.base };
+    data[FIXED_JSON] = shape.fixedJson;
     let code: VerifyCode | undefined = precheck(key, now);
     if (
       code === undefined &&
@@ -166,7 +189,11 @@ export class Verifier {
     const known = this.shapes.get(key);
     if (known && known.identity === identity) return known;
     const autoPlanned = planRatelimits(key, identity, undefined);
-    const shape: KeyShape = { identity, base: describe(key, identity), autoPlanned, autoRequests: toRequests(autoPlanned) };
+    const base = describe(key, identity);
+    const { valid: _valid, code: _code, ...fixed } = base;
+    const fixedText = JSON.stringify(fixed);
+    const fixedJson = fixedText === '{}' ? '' : `,${fixedText.slice(1, -1)}`;
+    const shape: KeyShape = { identity, base, fixedJson, autoPlanned, autoRequests: toRequests(autoPlanned) };
     this.shapes.set(key, shape);
     return shape;
   }
