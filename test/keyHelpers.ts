@@ -1,3 +1,5 @@
+import { Verifier } from '../src/verify/verifier.ts';
+import type { PermissionEvaluator } from '../src/core/verify.ts';
 import type { TestServer } from './harness.ts';
 
 /** Creates an API and returns its id. */
@@ -43,4 +45,18 @@ export function manualClock(start: number) {
       now += ms;
     },
   };
+}
+
+/** A Verifier over the running server's real store, cache, limiter and analytics sink. */
+export function verifierOf(server: TestServer, evaluatePermissions?: PermissionEvaluator): Verifier {
+  const services = server.app.services;
+  return new Verifier({
+    keys: services.store.keys,
+    cache: services.cache,
+    limiter: services.limiter,
+    analytics: services.analytics,
+    clock: services.clock,
+    nodeId: 'test',
+    evaluatePermissions,
+  });
 }

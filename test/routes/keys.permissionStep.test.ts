@@ -1,8 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { describeOnBackends } from '../routes.ts';
-import { newApi, newKey } from '../keyHelpers.ts';
-import { Verifier } from '../../src/verify/verifier.ts';
+import { newApi, newKey, verifierOf } from '../keyHelpers.ts';
 import { Principal } from '../../src/http/auth.ts';
 import { ALL_ROOT_PERMISSIONS } from '../../src/core/rootPermissions.ts';
 import type { PermissionEvaluator } from '../../src/core/verify.ts';
@@ -11,18 +10,7 @@ import type { PermissionEvaluator } from '../../src/core/verify.ts';
 // the RBAC module; here an evaluator that grants exactly the slug `granted` stands in for it, over the real
 // store, cache and limiter of a running server.
 await describeOnBackends('verify: the permission step', (server) => {
-  const verifierWith = (evaluatePermissions: PermissionEvaluator) => {
-    const services = server().app.services;
-    return new Verifier({
-      keys: services.store.keys,
-      cache: services.cache,
-      limiter: services.limiter,
-      analytics: services.analytics,
-      clock: services.clock,
-      nodeId: 'test',
-      evaluatePermissions,
-    });
-  };
+  const verifierWith = (evaluatePermissions: PermissionEvaluator) => verifierOf(server(), evaluatePermissions);
   const principal = () => new Principal('key_root', server().workspaceId, ALL_ROOT_PERMISSIONS);
   const evaluator: PermissionEvaluator = (query) => query === 'granted';
 

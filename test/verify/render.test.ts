@@ -1,25 +1,15 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { describeOnBackends } from '../routes.ts';
-import { newApi, newKey } from '../keyHelpers.ts';
-import { renderVerifyData, Verifier, type VerifyInput } from '../../src/verify/verifier.ts';
+import { newApi, newKey, verifierOf } from '../keyHelpers.ts';
+import { renderVerifyData, type VerifyInput } from '../../src/verify/verifier.ts';
 import { Principal } from '../../src/http/auth.ts';
 import { ALL_ROOT_PERMISSIONS } from '../../src/core/rootPermissions.ts';
 
 // The lean path writes verifyKey answers with renderVerifyData; it must produce exactly what
 // JSON.stringify makes of the same answer, whatever the key carries and whatever the outcome.
 await describeOnBackends('verify: rendering the answer', (server) => {
-  const verifier = () => {
-    const services = server().app.services;
-    return new Verifier({
-      keys: services.store.keys,
-      cache: services.cache,
-      limiter: services.limiter,
-      analytics: services.analytics,
-      clock: services.clock,
-      nodeId: 'test',
-    });
-  };
+  const verifier = () => verifierOf(server());
   const principal = () => new Principal('key_root', server().workspaceId, ALL_ROOT_PERMISSIONS);
   const same = async (input: VerifyInput, code: string) => {
     const data = await verifier().verify(principal(), input, 'req_render');
