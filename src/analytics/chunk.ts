@@ -1,4 +1,4 @@
-import type { EventColumns } from './columns.ts';
+import { concatColumns, emptyColumns, type EventColumns } from './columns.ts';
 import type { VerificationEvent } from './types.ts';
 
 /** Events per chunk, at most: a chunk is also the part in which a batch travels to the writer thread. */
@@ -149,11 +149,7 @@ export class EventChunk {
 /** The events of a chunk, one array per field. */
 export function decodeChunk(s: SerializedChunk): EventColumns {
   const n = s.count;
-  const c: EventColumns = {
-    requestId: new Array(n), time: new Array(n), workspaceId: new Array(n), keySpaceId: new Array(n), keyId: new Array(n),
-    identityId: new Array(n), externalId: new Array(n), outcome: new Array(n), nodeId: new Array(n), tags: new Array(n),
-    spentCredits: new Array(n), latency: new Array(n),
-  };
+  const c = emptyColumns(n);
   const { strings, numbers, refs, tagCounts, tagRefs, requestIdEnds } = s;
   // Structured cloning delivers a plain Uint8Array; a Buffer view of it decodes UTF-8 natively.
   const ids = Buffer.from(s.requestIds.buffer, s.requestIds.byteOffset, s.requestIds.byteLength);
@@ -180,6 +176,11 @@ export function decodeChunk(s: SerializedChunk): EventColumns {
     }
   }
   return c;
+}
+
+/** The events of a batch, given as the chunks it was buffered in, one array per field. */
+export function decodeBatch(batch: EventChunk[]): EventColumns {
+  return concatColumns(batch.map((chunk) => chunk.toColumns()));
 }
 
 /** Events encoded into chunks of at most `perChunk`. */

@@ -1,8 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import type SqliteDatabase from 'better-sqlite3';
 import type pg from 'pg';
-import { concatColumns, type EventColumns } from '../analytics/columns.ts';
-import type { EventChunk } from '../analytics/chunk.ts';
+import type { EventColumns } from '../analytics/columns.ts';
+import { decodeBatch, type EventChunk } from '../analytics/chunk.ts';
 import { GRANULARITIES, rollupBatch, sortByRollupKey, type Granularity, type RollupSum } from '../analytics/rollup.ts';
 import type { Backend } from './connection.ts';
 import { analyticsPath } from './sqliteFiles.ts';
@@ -122,7 +122,7 @@ export class SqliteAnalyticsWriter implements AnalyticsWriter {
   }
 
   async write(batch: EventChunk[]): Promise<void> {
-    const columns = concatColumns(batch.map((chunk) => chunk.toColumns()));
+    const columns = decodeBatch(batch);
     if (columns.time.length > 0) this.writeBatch(columns);
   }
 
@@ -254,7 +254,7 @@ export class PostgresAnalyticsWriter implements AnalyticsWriter {
   constructor(private readonly pool: pg.Pool) {}
 
   async write(batch: EventChunk[]): Promise<void> {
-    await this.writeColumns(concatColumns(batch.map((chunk) => chunk.toColumns())));
+    await this.writeColumns(decodeBatch(batch));
   }
 
   /** Writes a batch given as columns, as the writer thread receives it. Returns how many events it held. */

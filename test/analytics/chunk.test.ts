@@ -2,7 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventChunk, decodeChunk, encodeEvents } from '../../src/analytics/chunk.ts';
 import { EventBuffer } from '../../src/analytics/buffer.ts';
-import { toColumns } from '../../src/analytics/columns.ts';
+import { toColumns } from './events.ts';
 import type { VerificationEvent } from '../../src/analytics/types.ts';
 
 function event(i: number, fields: Partial<VerificationEvent> = {}): VerificationEvent {

@@ -1,4 +1,5 @@
 import type { VerificationEvent } from '../../src/analytics/types.ts';
+import { emptyColumns, type EventColumns } from '../../src/analytics/columns.ts';
 import type { PersistentSink } from '../../src/analytics/sink.ts';
 import type { TestServer } from '../harness.ts';
 
@@ -40,4 +41,13 @@ export async function query(server: TestServer, sql: string, rootKey?: string): 
   const res = await server.call('analytics.getVerifications', { query: sql }, rootKey);
   if (res.status !== 200) throw new Error(`query answered ${res.status}: ${JSON.stringify(res.body.error)}\n${sql}`);
   return res.body.data;
+}
+
+/** Events as columns, field by field: the reference the encoded chunks and the rollups are checked against. */
+export function toColumns(events: VerificationEvent[]): EventColumns {
+  const c = emptyColumns(events.length);
+  events.forEach((e, i) => {
+    for (const field of Object.keys(c) as (keyof EventColumns)[]) (c[field] as unknown[])[i] = e[field];
+  });
+  return c;
 }

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { toColumns } from '../../src/analytics/columns.ts';
+import { toColumns } from './events.ts';
 import { GRANULARITIES, bucketStart, rollupBatch, sortByRollupKey, type RollupSum } from '../../src/analytics/rollup.ts';
 import type { VerificationEvent } from '../../src/analytics/types.ts';
 
