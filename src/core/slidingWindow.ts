@@ -24,6 +24,15 @@ export interface WindowDecision {
   reset: number;
 }
 
+/**
+ * The time a request is judged at, given the window its counter was last written in. A request stamped
+ * before that window (it waited longer for its key than a later one, or its node's clock lags) counts
+ * against the newer window from its start: it must neither reopen the older window nor reset the counter.
+ */
+export function judgedAt(now: number, duration: number, storedSequence: number | undefined): number {
+  return storedSequence === undefined ? now : Math.max(now, storedSequence * duration);
+}
+
 /** Index of the window that `now` falls in. */
 export function windowSequence(now: number, duration: number): number {
   return Math.floor(now / duration);

@@ -1,4 +1,4 @@
-import { decide, rollForward, windowSequence, type WindowCounts } from '../core/slidingWindow.ts';
+import { decide, judgedAt, rollForward, windowSequence, type WindowCounts } from '../core/slidingWindow.ts';
 import type { BatchResult, LimitRequest, LimitResult, RateLimiter } from './types.ts';
 
 interface Entry extends WindowCounts {
@@ -24,30 +24,29 @@ export class MemoryRateLimiter implements RateLimiter {
   checkNow(requests: LimitRequest[], now: number): BatchResult {
     if (requests.length === 1) return this.checkOne(requests[0], now);
     const results: LimitResult[] = new Array(requests.length);
-    const seen: { key: string; sequence: number; after: WindowCounts }[] = new Array(requests.length);
+    const seen: { key: string; after: Entry }[] = new Array(requests.length);
     // A counter named twice in one batch: the later request sees what the earlier one admitted.
-    const batch = new Map<string, WindowCounts>();
+    const batch = new Map<string, Entry>();
     let passed = true;
     for (let i = 0; i < requests.length; i++) {
       const r = requests[i];
       const key = `${r.key}:${r.duration}`;
-      const sequence = windowSequence(now, r.duration);
-      let counts = batch.get(key);
-      if (!counts) {
-        const stored = this.entries.get(key);
-        counts = stored ? rollForward(stored, sequence) : { current: 0, previous: 0 };
-      }
-      const decision = decide(now, r, counts);
+      const stored = batch.get(key) ?? this.entries.get(key);
+      const at = judgedAt(now, r.duration, stored?.sequence);
+      const sequence = windowSequence(at, r.duration);
+      const counts = stored ? rollForward(stored, sequence) : { current: 0, previous: 0 };
+      const decision = decide(at, r, counts);
       results[i] = { allowed: decision.allowed, limit: r.limit, remaining: decision.remaining, reset: decision.reset };
-      const after = decision.allowed ? { current: counts.current + r.cost, previous: counts.previous } : counts;
-      seen[i] = { key, sequence, after };
+      const current = decision.allowed ? counts.current + r.cost : counts.current;
+      const after = { sequence, current, previous: counts.previous, expires: (sequence + 2) * r.duration };
+      seen[i] = { key, after };
       batch.set(key, after);
       if (!decision.allowed) passed = false;
     }
     if (passed) {
       for (let i = 0; i < requests.length; i++) {
-        const { key, sequence, after } = seen[i];
-        this.store(key, sequence, after.current, after.previous, requests[i].duration);
+        const { key, after } = seen[i];
+        this.store(key, after.sequence, after.current, after.previous, requests[i].duration);
       }
     }
     return { passed, results };
@@ -56,10 +55,11 @@ export class MemoryRateLimiter implements RateLimiter {
   /** The common case of one limit per check, without the bookkeeping a batch needs. */
   private checkOne(r: LimitRequest, now: number): BatchResult {
     const key = `${r.key}:${r.duration}`;
-    const sequence = windowSequence(now, r.duration);
     const stored = this.entries.get(key);
+    const at = judgedAt(now, r.duration, stored?.sequence);
+    const sequence = windowSequence(at, r.duration);
     const counts = stored ? rollForward(stored, sequence) : { current: 0, previous: 0 };
-    const decision = decide(now, r, counts);
+    const decision = decide(at, r, counts);
     if (decision.allowed) this.store(key, sequence, counts.current + r.cost, counts.previous, r.duration);
     return {
       passed: decision.allowed,

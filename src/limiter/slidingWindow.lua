@@ -1,10 +1,15 @@
 -- One all-or-nothing batch check of the two-bucket sliding window, run atomically inside Redis.
--- It mirrors src/core/slidingWindow.ts (windowSequence, rollForward, decide) and the batch loop of
+-- It mirrors src/core/slidingWindow.ts (judgedAt, windowSequence, rollForward, decide) and the batch loop of
 -- src/limiter/memory.ts step by step; test/limiter/redisParity.test.ts holds the two to the same answers.
 --
 -- KEYS[i]: the counter of request i, a hash {s = window sequence, c = current, p = previous}.
 -- ARGV[1]: now (unix ms); then per request i: limit, duration (ms), cost.
 -- Returns {passed, allowed_1, remaining_1, reset_1, allowed_2, ...} with 1/0 for booleans.
+
+local function judgedAt(now, duration, storedSequence)
+  if storedSequence == nil then return now end
+  return math.max(now, storedSequence * duration)
+end
 
 local function windowSequence(now, duration)
   return math.floor(now / duration)
@@ -41,21 +46,22 @@ for i = 1, #KEYS do
   local limit = tonumber(ARGV[3 * i - 1])
   local duration = tonumber(ARGV[3 * i])
   local cost = tonumber(ARGV[3 * i + 1])
-  local sequence = windowSequence(now, duration)
-  local counts = batch[key]
-  if not counts then
-    local stored = redis.call('HMGET', key, 's', 'c', 'p')
-    if stored[1] then
-      counts = rollForward({ sequence = tonumber(stored[1]), current = tonumber(stored[2]), previous = tonumber(stored[3]) }, sequence)
-    else
-      counts = { current = 0, previous = 0 }
+  local stored = batch[key]
+  if not stored then
+    local fields = redis.call('HMGET', key, 's', 'c', 'p')
+    if fields[1] then
+      stored = { sequence = tonumber(fields[1]), current = tonumber(fields[2]), previous = tonumber(fields[3]) }
     end
   end
-  local allowed, remaining, reset = decide(now, limit, duration, cost, counts)
+  local at = judgedAt(now, duration, stored and stored.sequence)
+  local sequence = windowSequence(at, duration)
+  local counts = { current = 0, previous = 0 }
+  if stored then counts = rollForward(stored, sequence) end
+  local allowed, remaining, reset = decide(at, limit, duration, cost, counts)
   local after = counts
   if allowed then after = { current = counts.current + cost, previous = counts.previous } end
   seen[i] = { key = key, sequence = sequence, after = after, duration = duration }
-  batch[key] = after
+  batch[key] = { sequence = sequence, current = after.current, previous = after.previous }
   if not allowed then passed = false end
   reply[#reply + 1] = allowed and 1 or 0
   reply[#reply + 1] = remaining

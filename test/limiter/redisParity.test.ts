@@ -48,8 +48,10 @@ describe('the Redis limiter answers exactly like the in-memory limiter and the p
         for (let step = 0; step < 400; step++) {
           const jump = random();
           const before = now;
-          // Mostly small steps within a window, sometimes into the next one, rarely far past both.
-          now += jump < 0.7 ? Math.floor(random() * 200) : jump < 0.97 ? Math.floor(random() * 2500) : 200_000;
+          // Mostly small steps within a window, sometimes into the next one, rarely far past both; now and then
+          // a stamp from before the last one, as when a slower request or a lagging node's check arrives late.
+          if (jump < 0.1) now -= Math.floor(random() * 1500);
+          else now += jump < 0.7 ? Math.floor(random() * 200) : jump < 0.97 ? Math.floor(random() * 2500) : 200_000;
           if (Math.floor(now / 1000) !== Math.floor(before / 1000)) rollovers++;
           const batch: LimitRequest[] = Array.from({ length: 1 + Math.floor(random() * 3) }, () => ({
             key: pick(keys),
@@ -70,6 +72,16 @@ describe('the Redis limiter answers exactly like the in-memory limiter and the p
       assert.ok(rollovers > 20, `rollovers ${rollovers}`);
     });
   }
+
+  it('judges a stamp from before the counter’s window in that window, as the in-memory limiter does', async () => {
+    const request: LimitRequest = { key: 'stale', duration: 1000, limit: 2, cost: 1 };
+    assert.ok((await redis.check([request], 5_000_100)).passed);
+    assert.ok((await redis.check([request], 5_000_200)).passed);
+    const stale = await redis.check([request, { ...request, key: 'stale-other' }], 4_999_900);
+    assert.equal(stale.passed, false);
+    assert.equal(stale.results[0].reset, 5_001_000);
+    assert.equal((await redis.check([request], 5_000_300)).passed, false);
+  });
 
   it('agrees on counts near 2^53', async () => {
     const memory = new MemoryRateLimiter(3_600_000);
