@@ -1,14 +1,14 @@
 import type { Db, Backend } from './connection.ts';
 import { isUniqueViolation } from './connection.ts';
 import { newId } from '../core/ids.ts';
-import { latestRefillBoundary } from '../core/credits.ts';
+import { latestRefillBoundary, type CreditState } from '../core/credits.ts';
 import type { IdentityRecord, KeyChanges, KeyRecord, NewKey } from '../core/keys.ts';
 import type { Page, RatelimitConfig } from '../core/model.ts';
 import { replaceRatelimits, toRatelimitConfig } from './identities.ts';
 import { toPage } from './pagination.ts';
 import type { KeysTable, RatelimitsTable } from './schema.ts';
 import { CreditLedger } from './credits.ts';
-import type { RbacStore } from './rbac.ts';
+import type { KeyAccess, RbacStore } from './rbac.ts';
 import { PreparedQueries } from './prepared.ts';
 
 const KEY_BY_HASH = `SELECT keys.*, apis.id AS api_id FROM keys
@@ -41,12 +41,30 @@ type Executor = Pick<Db, 'selectFrom' | 'insertInto' | 'updateTable' | 'deleteFr
 
 type KeyRow = KeysTable & { api_id: string };
 
-function toKeyRecord(row: KeyRow, ratelimits: RatelimitConfig[]): KeyRecord {
+/**
+ * One copy of each workspace, keyspace and API id for all the records read: a cache of many keys
+ * otherwise holds the same few ids once per key. Cleared when it grows past any plausible number of them.
+ */
+const sharedIds = new Map<string, string>();
+function shared(id: string): string {
+  const known = sharedIds.get(id);
+  if (known !== undefined) return known;
+  if (sharedIds.size >= 10_000) sharedIds.clear();
+  sharedIds.set(id, id);
+  return id;
+}
+
+/** The credit state of every key without credits: records are read-only, so one object serves them all. */
+const NO_CREDITS: CreditState = Object.freeze({ remaining: null, refill: null, lastRefillAt: null });
+
+// Built as one literal, never by spreading: records from one literal share V8's hidden class, so the
+// cache's hundreds of thousands of them do not each carry their own property layout.
+function toKeyRecord(row: KeyRow, ratelimits: RatelimitConfig[], access: KeyAccess | undefined): KeyRecord {
   return {
     id: row.id,
-    workspaceId: row.workspace_id,
-    keyspaceId: row.keyspace_id,
-    apiId: row.api_id,
+    workspaceId: shared(row.workspace_id),
+    keyspaceId: shared(row.keyspace_id),
+    apiId: shared(row.api_id),
     hash: row.hash,
     start: row.start,
     name: row.name,
@@ -54,14 +72,17 @@ function toKeyRecord(row: KeyRow, ratelimits: RatelimitConfig[]): KeyRecord {
     expires: row.expires,
     enabled: row.enabled === 1,
     identityId: row.identity_id,
-    credits: {
-      remaining: row.remaining,
-      refill: row.refill_amount === null ? null : { amount: row.refill_amount, refillDay: row.refill_day },
-      lastRefillAt: row.last_refill_at,
-    },
+    credits:
+      row.remaining === null && row.refill_amount === null && row.last_refill_at === null
+        ? NO_CREDITS
+        : {
+            remaining: row.remaining,
+            refill: row.refill_amount === null ? null : { amount: row.refill_amount, refillDay: row.refill_day },
+            lastRefillAt: row.last_refill_at,
+          },
     ratelimits,
-    permissions: [],
-    roles: [],
+    permissions: access?.permissions ?? [],
+    roles: access?.roles ?? [],
     pendingMigrationId: row.pending_migration_id,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -173,7 +194,8 @@ export class KeyStore {
   async findById(workspaceId: string, keyId: string, db: Executor = this.db): Promise<KeyRecord | undefined> {
     const row = await this.liveKeys(db).where('keys.id', '=', keyId).where('keys.workspace_id', '=', workspaceId).executeTakeFirst();
     if (!row) return undefined;
-    return this.withAccess(toKeyRecord(row, await this.keyRatelimits(row.id, db)), db);
+    const access = (await this.rbac.keyAccess([row.id], db)).get(row.id)!;
+    return toKeyRecord(row, await this.keyRatelimits(row.id, db), access);
   }
 
   /** The live key with this hash in any workspace; the caller checks the workspace. */
@@ -181,7 +203,9 @@ export class KeyStore {
     const row = await this.prepared.first<KeyRow>(KEY_BY_HASH, [hash]);
     if (!row) return undefined;
     const limits = await this.prepared.rows<RatelimitRow>(LIMITS_OF_KEY, [row.id]);
-    return { ...toKeyRecord(row, limits.map(toRatelimitConfig)), ...(await this.rbac.accessOfKey(row.id)) };
+    // The caller's string: the cache keys the record by it, so one copy serves both.
+    row.hash = hash;
+    return toKeyRecord(row, limits.map(toRatelimitConfig), await this.rbac.accessOfKey(row.id));
   }
 
   /** A live identity with its rate limits, or null when it was deleted. */
@@ -218,7 +242,7 @@ export class KeyStore {
       }
     }
     const access = await this.rbac.keyAccess(page.items.map((r) => r.id));
-    const items = page.items.map((r) => ({ ...toKeyRecord(r, byKey.get(r.id) ?? []), ...access.get(r.id) }));
+    const items = page.items.map((r) => toKeyRecord(r, byKey.get(r.id) ?? [], access.get(r.id)));
     return { items, cursor: page.cursor };
   }
 
@@ -308,12 +332,6 @@ export class KeyStore {
       .where('id', '=', migrationId)
       .where('workspace_id', '=', workspaceId)
       .executeTakeFirst();
-  }
-
-  /** Fills in the permission slugs (direct and via roles) and role names of a key. */
-  private async withAccess(key: KeyRecord, db: Executor = this.db): Promise<KeyRecord> {
-    const access = (await this.rbac.keyAccess([key.id], db)).get(key.id)!;
-    return { ...key, permissions: access.permissions, roles: access.roles };
   }
 
   private async keyRatelimits(keyId: string, db: Executor = this.db): Promise<RatelimitConfig[]> {

@@ -67,6 +67,7 @@ export interface VerifierDeps {
 type SyncLimiter = RateLimiter & { checkNow(requests: LimitRequest[], now: number): BatchResult };
 
 interface KeyShape {
+  key: KeyRecord;
   identity: IdentityRecord | null;
   base: VerifyData;
   /** The base's fields after `valid` and `code`, as JSON text with a leading comma (or empty). */
@@ -74,6 +75,17 @@ interface KeyShape {
   autoPlanned: PlannedLimit[];
   autoRequests: LimitRequest[];
 }
+
+/**
+ * Where a cached key record keeps its shape. A property on the record rather than a WeakMap entry: with
+ * hundreds of thousands of cached keys, a WeakMap's entries made every full collection markedly longer.
+ */
+const SHAPE = Symbol('shape');
+type ShapedKey = KeyRecord & { [SHAPE]?: KeyShape };
+
+/** Shared by every key without auto-applied limits, so such keys carry no arrays of their own. */
+const NO_PLANNED: PlannedLimit[] = [];
+const NO_REQUESTS: LimitRequest[] = [];
 
 function toRequests(planned: PlannedLimit[]): LimitRequest[] {
   return planned.map((p) => ({ key: p.counter, limit: p.limit, duration: p.duration, cost: p.cost }));
@@ -107,7 +119,6 @@ export function renderVerifyData(data: VerifyData): string {
  */
 export class Verifier {
   private readonly syncLimiter: SyncLimiter | undefined;
-  private readonly shapes = new WeakMap<KeyRecord, KeyShape>();
 
   constructor(private readonly deps: VerifierDeps) {
     const limiter = deps.limiter as Partial<SyncLimiter>;
@@ -185,16 +196,19 @@ export class Verifier {
    * What does not change between verifications of a cached key: the answer's fixed fields and the
    * auto-applied limits. Cached records are replaced, never changed, so this is kept per record pair.
    */
-  private shapeOf(key: KeyRecord, identity: IdentityRecord | null): KeyShape {
-    const known = this.shapes.get(key);
-    if (known && known.identity === identity) return known;
-    const autoPlanned = planRatelimits(key, identity, undefined);
+  private shapeOf(key: ShapedKey, identity: IdentityRecord | null): KeyShape {
+    const known = key[SHAPE];
+    // A record copied with a spread carries its original's shape: only the record's own one counts.
+    if (known && known.key === key && known.identity === identity) return known;
+    const planned = planRatelimits(key, identity, undefined);
+    const autoPlanned = planned.length === 0 ? NO_PLANNED : planned;
     const base = describe(key, identity);
     const { valid: _valid, code: _code, ...fixed } = base;
     const fixedText = JSON.stringify(fixed);
     const fixedJson = fixedText === '{}' ? '' : `,${fixedText.slice(1, -1)}`;
-    const shape: KeyShape = { identity, base, fixedJson, autoPlanned, autoRequests: toRequests(autoPlanned) };
-    this.shapes.set(key, shape);
+    const autoRequests = autoPlanned === NO_PLANNED ? NO_REQUESTS : toRequests(autoPlanned);
+    const shape: KeyShape = { key, identity, base, fixedJson, autoPlanned, autoRequests };
+    key[SHAPE] = shape;
     return shape;
   }
 
