@@ -17,13 +17,16 @@ const duration = Number(process.env.BENCH_DURATION ?? 10);
 const bulkCount = Number(process.env.BENCH_BULK ?? 1_000_000);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const connections = 50;
+/** Distinct keys of the large warm scenario, each asked for about once every ten seconds. */
+const warmCount = Math.min(bulkCount / 2, 200_000);
 
 const SCENARIOS = {
   baseline: 'baseline: bare node:http, SHA-256 + Map',
   plain: 'verifyKey: plain key',
   limit: 'verifyKey: identity + autoApply limit',
   identity: 'verifyKey: identity + autoApply limit + credits',
-  warm: `verifyKey: ${bulkCount} keys, warm cache`,
+  warm: `verifyKey: ${bulkCount} keys, warm cache, ${warmCount} active keys`,
+  warmSame: `verifyKey: ${bulkCount} keys, warm cache, 1000 active keys`,
   cold: `verifyKey: ${bulkCount} keys, cold cache`,
   create: 'createKey',
 };
@@ -89,7 +92,9 @@ async function main(): Promise<void> {
     await load(baseline.url, verifyBodies(small.plainKeys), auth, 3);
 
     // The bulk store: a warm working set of 200,000 keys, and disjoint slices of never-asked keys per round.
-    const warmKeys = Array.from({ length: Math.min(bulkCount / 2, 200_000) }, (_, i) => bulkKey(i * 2));
+    const warmKeys = Array.from({ length: warmCount }, (_, i) => bulkKey(i * 2));
+    // As many active keys as the small store's plain scenario: only the store's size differs.
+    const sameActive = warmKeys.slice(0, small.plainKeys.length);
     const coldSlice = Math.floor(Math.min(bulkCount * 0.6, 600_000) / rounds);
     const coldKeys = (round: number) =>
       Array.from({ length: coldSlice }, (_, i) => bulkKey(bulkCount - 1 - round * coldSlice - i));
@@ -106,6 +111,7 @@ async function main(): Promise<void> {
       note(SCENARIOS.identity, await load(`${lk.url}/v2/keys.verifyKey`, verifyBodies(small.identityKeys)));
       if (lkBulk) {
         note(SCENARIOS.warm, await load(`${lkBulk.url}/v2/keys.verifyKey`, verifyBodies(warmKeys)));
+        note(SCENARIOS.warmSame, await load(`${lkBulk.url}/v2/keys.verifyKey`, verifyBodies(sameActive)));
         note(SCENARIOS.cold, await load(`${lkBulk.url}/v2/keys.verifyKey`, verifyBodies(coldKeys(round))));
       }
     }
@@ -133,7 +139,8 @@ async function main(): Promise<void> {
     ['plain key / baseline', SCENARIOS.plain, SCENARIOS.baseline],
     ['identity + limit / baseline', SCENARIOS.limit, SCENARIOS.baseline],
     ['identity + limit + credits / baseline', SCENARIOS.identity, SCENARIOS.baseline],
-    [`${bulkCount} keys warm / plain key`, SCENARIOS.warm, SCENARIOS.plain],
+    [`${bulkCount} keys warm, ${warmCount} active / plain key`, SCENARIOS.warm, SCENARIOS.plain],
+    [`${bulkCount} keys warm, 1000 active / plain key`, SCENARIOS.warmSame, SCENARIOS.plain],
     [`${bulkCount} keys cold / plain key`, SCENARIOS.cold, SCENARIOS.plain],
   ];
   for (const [label, scenario, against] of comparisons) {
