@@ -52,6 +52,24 @@ await describeOnBackends('verify: rendering the answer', (server) => {
       const disabled = await newKey(server(), apiId, { enabled: false, credits: { remaining: 1 } });
       await same({ key: disabled.key }, 'DISABLED');
       await same({ key: 'lk_no_such_key' }, 'NOT_FOUND');
+
+      // Only auto-applied limits, two of them, one exhausted: the limits are written from per-key text.
+      const strict = `render-strict-${Date.now()}`;
+      await server().call('identities.createIdentity', {
+        externalId: strict,
+        ratelimits: [
+          { name: 'hourly "1"', limit: 1, duration: 3_600_000, autoApply: true },
+          { name: 'daily', limit: 1_000, duration: 86_400_000, autoApply: true },
+        ],
+      });
+      const limited = await newKey(server(), apiId, { externalId: strict });
+      const first = await same({ key: limited.key }, 'VALID');
+      assert.equal(first.ratelimits?.length, 2);
+      const second = await same({ key: limited.key }, 'RATE_LIMITED');
+      assert.deepEqual(
+        Object.fromEntries((second.ratelimits ?? []).map((r) => [r.name, r.exceeded])),
+        { 'hourly "1"': true, daily: false },
+      );
     });
   });
 });
