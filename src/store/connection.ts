@@ -6,7 +6,6 @@ import {
   CompiledQuery,
   Kysely,
   Migrator,
-  PostgresDialect,
   SqliteDialect,
   SqliteDriver,
   sql,
@@ -18,6 +17,7 @@ import type { Database } from './schema.ts';
 import { migrations } from './migrations/index.ts';
 import { ANALYTICS_SCHEMA, WRITE_LOCK_TABLE, analyticsPath } from './sqliteFiles.ts';
 import { StoreError } from './errors.ts';
+import { OwnSchemaPostgresDialect } from './pgIntrospector.ts';
 
 /**
  * Transactions take the main file's write lock when they begin. Another connection (a CLI command, another
@@ -165,7 +165,7 @@ async function connectPostgres(url: string, options: ConnectOptions): Promise<Co
     const where = url.replace(/\/\/[^@/]*@/, '//***@');
     throw new StoreError(`cannot connect to PostgreSQL at ${where}: ${reason(err)}`);
   }
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new OwnSchemaPostgresDialect({ pool }) });
   return { db, backend: { kind: 'postgres', pool, url, schema }, schema, close: () => db.destroy() };
 }
 
