@@ -121,6 +121,20 @@ await describeOnBackends(
         const raw = await rows(server(), `SELECT count(*) AS n FROM analytics_events WHERE workspace_id = '${workspaceId}'`);
         assert.equal(Number(raw[0].n), 600);
       });
+
+      it('adds to the rollup rows of many keys batch after batch', async () => {
+        const { workspaceId } = await server().newWorkspace();
+        const time = Date.UTC(2030, 5, 1, 12, 30);
+        // 130 keys: each batch writes its rollup rows fifty to a statement and the rest one by one,
+        // and from the second batch on every row it writes already exists.
+        const batch = () => Array.from({ length: 130 }, (_, i) => event(workspaceId, { time, keyId: `key_many_${i}`, spentCredits: 2 }));
+        for (let round = 0; round < 3; round++) await record(server(), batch());
+        for (const granularity of ['minute', 'hour', 'day', 'month'] as const) {
+          const stored = await rows(server(), `SELECT key_id, count, spent_credits FROM analytics_per_${granularity} WHERE workspace_id = '${workspaceId}'`);
+          assert.equal(stored.length, 130, `${granularity} rows`);
+          assert.ok(stored.every((r) => Number(r.count) === 3 && Number(r.spent_credits) === 6), `${granularity} sums`);
+        }
+      });
     });
 
     describe('retention', () => {
