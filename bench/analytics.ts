@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { runLoad, printTable, type LoadResult } from './lib/load.ts';
-import { spawnUntil, threadCpuUs } from './lib/process.ts';
+import { spawnUntil, threadCpuUs, SERVER_NODE_FLAGS } from './lib/process.ts';
 import { openStore, type Store } from '../src/store/index.ts';
 import { storeFiles } from '../src/store/sqliteFiles.ts';
 import { AnalyticsQueries } from '../src/analytics/query/service.ts';
@@ -79,7 +79,7 @@ async function verifyServer(backend: 'sqlite' | 'postgres', recording: boolean, 
     drop = () => admin(async (c) => void (await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)));
   }
   const port = 20_000 + Math.floor(Math.random() * 20_000);
-  const server = await spawnUntil(process.execPath, [BIN, 'serve'], /^Latchkey listening on/, {
+  const server = await spawnUntil(process.execPath, [...SERVER_NODE_FLAGS, BIN, 'serve'], /^Latchkey listening on/, {
     LATCHKEY_DATABASE_URL: databaseUrl,
     PORT: String(port),
     LATCHKEY_LOG_LEVEL: 'info',

@@ -8,7 +8,7 @@
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { loadTool, median, runLoad, printTable, type LoadResult, type Row } from './lib/load.ts';
-import { spawnUntil, type Spawned } from './lib/process.ts';
+import { spawnUntil, type Spawned, SERVER_NODE_FLAGS } from './lib/process.ts';
 import { BENCH_ROOT_KEY, bulkKey, seedBulkStore, seedSmallStore } from './seed.ts';
 
 const root = resolve(import.meta.dirname, '..');
@@ -36,7 +36,7 @@ let nextPort = 18_400 + Math.floor(Math.random() * 500);
 
 async function startLatchkey(databaseUrl: string): Promise<{ proc: Spawned; url: string }> {
   const port = nextPort++;
-  const proc = await spawnUntil(process.execPath, [join(root, 'bin/latchkey'), 'serve'], /listening/i, {
+  const proc = await spawnUntil(process.execPath, [...SERVER_NODE_FLAGS, join(root, 'bin/latchkey'), 'serve'], /listening/i, {
     PORT: String(port),
     HOST: '127.0.0.1',
     LATCHKEY_DATABASE_URL: databaseUrl,

@@ -6,7 +6,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { median, runLoad, printTable, type LoadResult, type Row } from './lib/load.ts';
-import { spawnUntil } from './lib/process.ts';
+import { spawnUntil, SERVER_NODE_FLAGS } from './lib/process.ts';
 import { BENCH_ROOT_KEY, seedSmallStore } from './seed.ts';
 import { callOperation } from './lib/api.ts';
 
@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   mkdirSync(tmp, { recursive: true });
   const seeded = await seedSmallStore(tmp);
   const port = 19_000 + Math.floor(Math.random() * 500);
-  const server = await spawnUntil(process.execPath, [join(root, 'bin/latchkey'), 'serve'], /listening/i, {
+  const server = await spawnUntil(process.execPath, [...SERVER_NODE_FLAGS, join(root, 'bin/latchkey'), 'serve'], /listening/i, {
     PORT: String(port),
     HOST: '127.0.0.1',
     LATCHKEY_DATABASE_URL: seeded.databaseUrl,

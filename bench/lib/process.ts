@@ -2,6 +2,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, readdirSync } from 'node:fs';
 
+/**
+ * The Node flags `npm start` runs the server with (see the README): a 64 MB young generation, in which the
+ * objects of requests in flight die young instead of being promoted and collected by full collections.
+ */
+export const SERVER_NODE_FLAGS = ['--max-semi-space-size=64'];
+
 export interface Spawned {
   child: ChildProcess;
   /** Lines the process printed on stdout. */
