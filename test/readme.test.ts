@@ -34,7 +34,7 @@ describe('README', () => {
     assert.equal(shellBlocks[0].trim(), 'npm ci && npm start');
     assert.equal(shellBlocks[1].trim(), 'npm test');
     const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
-    assert.equal(pkg.scripts.start, 'node bin/latchkey serve');
+    assert.equal(pkg.scripts.start, 'node --max-semi-space-size=64 bin/latchkey serve');
   });
 
   describe('on a fresh server', () => {
