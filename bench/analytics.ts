@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
-import { runLoad, printTable, type LoadResult } from './lib/load.ts';
+import { middle, runLoad, printTable, type LoadResult } from './lib/load.ts';
 import { spawnUntil, threadCpuUs, SERVER_NODE_FLAGS } from './lib/process.ts';
 import { openStore, type Store } from '../src/store/index.ts';
 import { storeFiles } from '../src/store/sqliteFiles.ts';
@@ -161,7 +161,6 @@ async function partA(): Promise<void> {
       await new Promise((r) => setTimeout(r, 2500));
       const { server } = targets.on;
       const rows = await callOperation(server.url, 'analytics.getVerifications', { query: 'SELECT count() AS n FROM key_verifications_v1 WHERE time > 0' }, server.rootKey);
-      const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
       const ratios = results.on.map((r, i) => r.load.rps / results.off[i].load.rps);
       const medianRun = (mode: 'on' | 'off') => {
         const sorted = [...results[mode]].sort((a, b) => a.load.rps - b.load.rps);
@@ -173,9 +172,9 @@ async function partA(): Promise<void> {
           { scenario: 'recording on', result: medianRun('on'), baseline: medianRun('off') },
         ]),
       );
-      const cpu = (mode: 'on' | 'off', field: 'cpuUs' | 'mainUs') => median(results[mode].map((r) => r[field]));
+      const cpu = (mode: 'on' | 'off', field: 'cpuUs' | 'mainUs') => middle(results[mode].map((r) => r[field]));
       report.push(
-        `**on/off req/s, median of per-round ratios: ${median(ratios).toFixed(2)}** (rounds: ${ratios.map((r) => r.toFixed(2)).join(', ')})\n` +
+        `**on/off req/s, median of per-round ratios: ${middle(ratios).toFixed(2)}** (rounds: ${ratios.map((r) => r.toFixed(2)).join(', ')})\n` +
           `server CPU per verification (all threads, median): off ${cpu('off', 'cpuUs').toFixed(1)} µs, on ${cpu('on', 'cpuUs').toFixed(1)} µs ` +
           `(ratio ${(cpu('off', 'cpuUs') / cpu('on', 'cpuUs')).toFixed(2)}); serving thread alone: off ${cpu('off', 'mainUs').toFixed(1)} µs, on ${cpu('on', 'mainUs').toFixed(1)} µs\n` +
           `events recorded by the "on" server: ${rows[0].n} (answers counted by the load generator: ${targets.on.answered}; ` +

@@ -7,7 +7,7 @@
  */
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { loadTool, median, runLoad, printTable, type LoadResult, type Row } from './lib/load.ts';
+import { loadTool, median, middle, runLoad, printTable, type LoadResult, type Row } from './lib/load.ts';
 import { spawnUntil, type Spawned, SERVER_NODE_FLAGS } from './lib/process.ts';
 import { BENCH_ROOT_KEY, bulkKey, seedBulkStore, seedSmallStore } from './seed.ts';
 
@@ -146,9 +146,8 @@ async function main(): Promise<void> {
   for (const [label, scenario, against] of comparisons) {
     const ratios = perRound(scenario, against);
     if (ratios.length === 0) continue;
-    const mid = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)];
     lines.push(
-      `| ${label} | ${mid(ratios.map((r) => r.rps)).toFixed(2)} | ${mid(ratios.map((r) => r.p99)).toFixed(2)} | ${ratios.map((r) => r.rps.toFixed(2)).join(', ')} |`,
+      `| ${label} | ${middle(ratios.map((r) => r.rps)).toFixed(2)} | ${middle(ratios.map((r) => r.p99)).toFixed(2)} | ${ratios.map((r) => r.rps.toFixed(2)).join(', ')} |`,
     );
   }
   console.log(lines.join('\n'));

@@ -133,17 +133,20 @@ async function runAutocannon(options: LoadOptions): Promise<LoadResult> {
   };
 }
 
+/** The median of some numbers: the middle one, or the mean of the two middle ones of an even count. */
+export function middle(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const half = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[half] : (sorted[half - 1] + sorted[half]) / 2;
+}
+
 /** The median of each figure over repeated runs of one scenario; errors are summed. */
 export function median(results: LoadResult[]): LoadResult {
-  const mid = (values: number[]) => {
-    const sorted = [...values].sort((a, b) => a - b);
-    return sorted[Math.floor(sorted.length / 2)];
-  };
   return {
-    requests: mid(results.map((r) => r.requests)),
-    rps: mid(results.map((r) => r.rps)),
-    p50: mid(results.map((r) => r.p50)),
-    p99: mid(results.map((r) => r.p99)),
+    requests: middle(results.map((r) => r.requests)),
+    rps: middle(results.map((r) => r.rps)),
+    p50: middle(results.map((r) => r.p50)),
+    p99: middle(results.map((r) => r.p99)),
     errors: results.reduce((n, r) => n + r.errors, 0),
     non2xx: results.reduce((n, r) => n + r.non2xx, 0),
     unexpected: results.reduce((n, r) => n + r.unexpected, 0),
