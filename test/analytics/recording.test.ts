@@ -122,6 +122,23 @@ await describeOnBackends(
         assert.equal(Number(raw[0].n), 600);
       });
 
+      it('stores any text of ids and tags as it was given', async () => {
+        const { workspaceId } = await server().newWorkspace();
+        const texts = ['', 'NULL', 'null', '"quoted"', 'back\\slash', 'a,b', '{braces}', ' spaced ', 'tab\there', 'line\nbreak', 'ünïcödé ☃', "it's"];
+        const events = texts.map((text, i) =>
+          event(workspaceId, { requestId: `req_text_${i}`, externalId: text, identityId: `id_${i}`, tags: [text, `k=${text}`, '{}'] }),
+        );
+        await record(server(), events);
+        const stored = await rows(server(), `SELECT request_id, external_id, tags FROM analytics_events WHERE workspace_id = '${workspaceId}' ORDER BY request_id`);
+        const byRequest = new Map(stored.map((r) => [r.request_id, r]));
+        texts.forEach((text, i) => {
+          const row = byRequest.get(`req_text_${i}`);
+          assert.ok(row, `event ${i} stored`);
+          assert.equal(row.external_id, text);
+          assert.deepEqual(Array.isArray(row.tags) ? row.tags : JSON.parse(row.tags), [text, `k=${text}`, '{}']);
+        });
+      });
+
       it('adds to the rollup rows of many keys batch after batch', async () => {
         const { workspaceId } = await server().newWorkspace();
         const time = Date.UTC(2030, 5, 1, 12, 30);
