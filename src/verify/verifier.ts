@@ -77,8 +77,8 @@ interface KeyShape {
 }
 
 /**
- * Where a cached key record keeps its shape. A property on the record rather than a WeakMap entry: with
- * hundreds of thousands of cached keys, a WeakMap's entries made every full collection markedly longer.
+ * Where a cached key record keeps its shape: a property on the record rather than a WeakMap entry, so a
+ * cached key costs the garbage collector no ephemeron to trace besides its objects.
  */
 const SHAPE = Symbol('shape');
 type ShapedKey = KeyRecord & { [SHAPE]?: KeyShape };
