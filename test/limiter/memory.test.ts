@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { MemoryRateLimiter } from '../../src/limiter/memory.ts';
 import type { LimitRequest } from '../../src/limiter/types.ts';
 
@@ -36,5 +37,27 @@ describe('the in-memory limiter', () => {
     assert.equal(stale.results[0].reset, 5_001_000);
     assert.equal(limiter.checkNow([request], 5_000_300).passed, false);
     void limiter.close();
+  });
+
+  it('admits at most the limit per window however late the stamps of two windows arrive', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 20 }),
+        // Stamps from the two windows either side of a boundary, in arrival order, each a little out of order.
+        fc.array(fc.integer({ min: -1_000, max: 999 }), { minLength: 1, maxLength: 200 }),
+        (limit, offsets) => {
+          const limiter = new MemoryRateLimiter(3_600_000);
+          const duration = 1_000;
+          const boundary = 5_000_000;
+          let admitted = 0;
+          for (const offset of offsets) {
+            if (limiter.checkNow([{ key: 'k', duration, limit, cost: 1 }], boundary + offset).passed) admitted++;
+          }
+          void limiter.close();
+          assert.ok(admitted <= 2 * limit, `admitted ${admitted} with a limit of ${limit} over two windows`);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
