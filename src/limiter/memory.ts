@@ -1,10 +1,32 @@
-import { decide, judgedAt, rollForward, windowSequence, type WindowCounts } from '../core/slidingWindow.ts';
+import { decide, judgedAt, rollForward, windowSequence, type WindowCounts, type WindowDecision } from '../core/slidingWindow.ts';
 import type { BatchResult, LimitRequest, LimitResult, RateLimiter } from './types.ts';
 
-interface Entry extends WindowCounts {
+/** A counter as last written: the window it was written in and its two buckets. */
+type Counter = WindowCounts & { sequence: number };
+
+interface Judged {
+  /** The window the request counts in. */
   sequence: number;
+  counts: WindowCounts;
+  decision: WindowDecision;
+}
+
+interface Entry extends Counter {
   /** Unix ms after which the entry can no longer affect any decision. */
   expires: number;
+}
+
+
+/** One request against its counter: the window it is judged in, the counts there, and the decision. */
+function judge(r: LimitRequest, stored: Counter | undefined, now: number): Judged {
+  const at = judgedAt(now, r.duration, stored?.sequence);
+  const sequence = windowSequence(at, r.duration);
+  const counts = stored ? rollForward(stored, sequence) : { current: 0, previous: 0 };
+  return { sequence, counts, decision: decide(at, r, counts) };
+}
+
+function toResult(r: LimitRequest, decision: WindowDecision): LimitResult {
+  return { allowed: decision.allowed, limit: r.limit, remaining: decision.remaining, reset: decision.reset };
 }
 
 /**
@@ -24,21 +46,17 @@ export class MemoryRateLimiter implements RateLimiter {
   checkNow(requests: LimitRequest[], now: number): BatchResult {
     if (requests.length === 1) return this.checkOne(requests[0], now);
     const results: LimitResult[] = new Array(requests.length);
-    const seen: { key: string; after: Entry }[] = new Array(requests.length);
+    const seen: { key: string; after: Counter }[] = new Array(requests.length);
     // A counter named twice in one batch: the later request sees what the earlier one admitted.
-    const batch = new Map<string, Entry>();
+    const batch = new Map<string, Counter>();
     let passed = true;
     for (let i = 0; i < requests.length; i++) {
       const r = requests[i];
       const key = `${r.key}:${r.duration}`;
-      const stored = batch.get(key) ?? this.entries.get(key);
-      const at = judgedAt(now, r.duration, stored?.sequence);
-      const sequence = windowSequence(at, r.duration);
-      const counts = stored ? rollForward(stored, sequence) : { current: 0, previous: 0 };
-      const decision = decide(at, r, counts);
-      results[i] = { allowed: decision.allowed, limit: r.limit, remaining: decision.remaining, reset: decision.reset };
+      const { sequence, counts, decision } = judge(r, batch.get(key) ?? this.entries.get(key), now);
+      results[i] = toResult(r, decision);
       const current = decision.allowed ? counts.current + r.cost : counts.current;
-      const after = { sequence, current, previous: counts.previous, expires: (sequence + 2) * r.duration };
+      const after = { sequence, current, previous: counts.previous };
       seen[i] = { key, after };
       batch.set(key, after);
       if (!decision.allowed) passed = false;
@@ -55,16 +73,9 @@ export class MemoryRateLimiter implements RateLimiter {
   /** The common case of one limit per check, without the bookkeeping a batch needs. */
   private checkOne(r: LimitRequest, now: number): BatchResult {
     const key = `${r.key}:${r.duration}`;
-    const stored = this.entries.get(key);
-    const at = judgedAt(now, r.duration, stored?.sequence);
-    const sequence = windowSequence(at, r.duration);
-    const counts = stored ? rollForward(stored, sequence) : { current: 0, previous: 0 };
-    const decision = decide(at, r, counts);
+    const { sequence, counts, decision } = judge(r, this.entries.get(key), now);
     if (decision.allowed) this.store(key, sequence, counts.current + r.cost, counts.previous, r.duration);
-    return {
-      passed: decision.allowed,
-      results: [{ allowed: decision.allowed, limit: r.limit, remaining: decision.remaining, reset: decision.reset }],
-    };
+    return { passed: decision.allowed, results: [toResult(r, decision)] };
   }
 
   /** Counters are updated in place: replacing them made every check leave an old-generation object behind. */

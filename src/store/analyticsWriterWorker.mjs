@@ -19,22 +19,13 @@ try {
 register();
 const require = createRequire(import.meta.url);
 const { SqliteAnalyticsWriter, PostgresAnalyticsWriter } = await import('./analytics.ts');
+const { postgresPool } = await import('./connection.ts');
 const { concatColumns } = await import('../analytics/columns.ts');
 const { decodeChunk } = await import('../analytics/chunk.ts');
 
 function openWriter(target) {
-  if (target.kind === 'postgres') {
-    const pg = require('pg');
-    const pool = new pg.Pool({
-      connectionString: target.url,
-      max: 1,
-      connectionTimeoutMillis: 5000,
-      options: target.schema ? `-c search_path=${target.schema}` : undefined,
-    });
-    // An idle connection that drops is replaced on the next batch; the batch itself reports its error.
-    pool.on('error', () => {});
-    return new PostgresAnalyticsWriter(pool);
-  }
+  // A dropped connection is replaced on the next batch; the batch itself reports its error.
+  if (target.kind === 'postgres') return new PostgresAnalyticsWriter(postgresPool(target.url, target.schema, 1));
   const Database = require('better-sqlite3');
   const db = new Database(target.path);
   db.pragma('journal_mode = WAL');

@@ -57,8 +57,6 @@ export type Backend =
 export interface Connection {
   db: Db;
   backend: Backend;
-  /** PostgreSQL schema the connection works in, when not the default. */
-  schema?: string;
   close(): Promise<void>;
 }
 
@@ -138,18 +136,24 @@ function connectSqlite(pathSpec: string): Connection {
   };
 }
 
-async function connectPostgres(url: string, options: ConnectOptions): Promise<Connection> {
-  const schema = options.schema;
-  if (schema !== undefined && !/^[a-z_][a-z0-9_]*$/.test(schema)) throw new StoreError(`bad schema name ${schema}`);
+/** A pool of connections that work in `schema` (when given); the store's and the analytics writer's. */
+export function postgresPool(url: string, schema: string | undefined, max: number): pg.Pool {
   const pool = new pg.Pool({
     connectionString: url,
-    max: options.poolSize ?? 10,
+    max,
     connectionTimeoutMillis: 5000,
     options: schema ? `-c search_path=${schema}` : undefined,
   });
   pool.on('error', () => {
     // An idle client lost its connection; the pool replaces it on the next checkout.
   });
+  return pool;
+}
+
+async function connectPostgres(url: string, options: ConnectOptions): Promise<Connection> {
+  const schema = options.schema;
+  if (schema !== undefined && !/^[a-z_][a-z0-9_]*$/.test(schema)) throw new StoreError(`bad schema name ${schema}`);
+  const pool = postgresPool(url, schema, options.poolSize ?? 10);
   try {
     const client = await pool.connect();
     try {
@@ -166,7 +170,7 @@ async function connectPostgres(url: string, options: ConnectOptions): Promise<Co
     throw new StoreError(`cannot connect to PostgreSQL at ${where}: ${reason(err)}`);
   }
   const db = new Kysely<Database>({ dialect: new OwnSchemaPostgresDialect({ pool }) });
-  return { db, backend: { kind: 'postgres', pool, url, schema }, schema, close: () => db.destroy() };
+  return { db, backend: { kind: 'postgres', pool, url, schema }, close: () => db.destroy() };
 }
 
 // PostgreSQL advisory-lock key of `withWriteLock`: any fixed number no other lock of this database uses.
