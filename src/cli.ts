@@ -117,7 +117,13 @@ async function serve(args: string[]): Promise<void> {
     if (stopping) return;
     stopping = true;
     app.server.log.info(`${signal} received, shutting down`);
-    await app.close();
+    try {
+      await app.close();
+    } catch (err) {
+      // Most often buffered verification events that could not be written: say so, and exit non-zero.
+      app.server.log.error(`shutting down failed: ${(err as Error)?.message ?? String(err)}`);
+      process.exit(1);
+    }
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));

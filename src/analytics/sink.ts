@@ -126,6 +126,8 @@ export class PersistentSink implements AnalyticsSink {
     clearInterval(this.pruneTimer);
     try {
       await this.flush();
+    } catch (err) {
+      throw new Error(`${this.buffer.length} buffered verification events could not be written: ${(err as Error).message}`);
     } finally {
       await this.writer.close?.();
     }

@@ -204,7 +204,10 @@ class ThreadedWriter implements AnalyticsWriter {
         p.reject(err);
       }
     };
-    worker.on('error', fail);
+    // An error thrown on the thread arrives as a copy of its fields, a SQLite error without its message.
+    worker.on('error', (err: unknown) =>
+      fail(err instanceof Error ? err : new Error(`the analytics writer thread failed: ${(err as { code?: string })?.code ?? String(err)}`)),
+    );
     worker.on('exit', () => fail(new Error('the analytics writer thread stopped')));
     this.worker = worker;
     return worker;

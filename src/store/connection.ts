@@ -15,6 +15,7 @@ import {
 } from 'kysely';
 import type { Database } from './schema.ts';
 import { migrations } from './migrations/index.ts';
+import { up as createAnalyticsTables } from './migrations/0005_analytics.ts';
 import { ANALYTICS_SCHEMA, WRITE_LOCK_TABLE, analyticsPath } from './sqliteFiles.ts';
 import { StoreError } from './errors.ts';
 import { OwnSchemaPostgresDialect } from './pgIntrospector.ts';
@@ -235,6 +236,30 @@ export async function migrate(db: Db, kind: Backend['kind']): Promise<void> {
   // created its bookkeeping tables, which fails when two processes meet a new database at once. Holding
   // the write lock around all of it serialises the processes, and one transaction makes each run atomic.
   await withWriteLock(db, kind, run);
+  if (kind === 'sqlite') await restoreAnalyticsTables(db);
+}
+
+/**
+ * The analytics file is a file of its own: restored from an older backup than the main file, deleted to
+ * drop old events, or never copied, it lacks the tables the main file's migrations moved into it, and every
+ * batch of events would fail. Empty tables are created in it then (the events it held are gone either way).
+ */
+async function restoreAnalyticsTables(db: Db): Promise<void> {
+  const { rows } = await sql<{ n: number }>`
+    select count(*) as n from ${sql.id(ANALYTICS_SCHEMA)}.sqlite_master where type = 'table' and name = 'analytics_events'`.execute(db);
+  if (Number(rows[0]?.n) > 0) return;
+  const { rows: files } = await sql<{ file: string }>`
+    select file from pragma_database_list where name = ${ANALYTICS_SCHEMA}`.execute(db);
+  const file = files[0]?.file;
+  // An in-memory store has no second file to lose.
+  if (!file) return;
+  console.warn(`analytics file ${file} had no analytics tables (lost, or restored apart from the main file): creating empty ones`);
+  const own = new Kysely<any>({ dialect: new SqliteDialect({ database: new SqliteDatabase(file) }) });
+  try {
+    await createAnalyticsTables(own);
+  } finally {
+    await own.destroy();
+  }
 }
 
 export function isUniqueViolation(err: unknown): boolean {

@@ -200,5 +200,31 @@ describe('SQLite files', () => {
         analytics.close();
       }
     });
+
+    it('gives an analytics file that lost its tables empty ones, so events can be written again', async () => {
+      const path = join(dir, 'lost.db');
+      await (await openStore(`sqlite:${path}`)).close();
+      for (const suffix of ['', '-wal', '-shm']) rmSync(analyticsPath(path) + suffix, { force: true });
+
+      const store = await openStore(`sqlite:${path}`);
+      try {
+        assert.equal(store.backend.kind, 'sqlite');
+        // Through the store's own connection, which reaches the file by its attachment.
+        store.backend.sqlite
+          .prepare(`insert into analytics_per_day (workspace_id, identity_id, time, key_space_id, key_id, external_id, outcome, tags, count, spent_credits)
+            values ('ws_1', 'id_1', 86400000, 'ks_1', 'key_1', 'user_1', 'VALID', '[]', 2, 0)`)
+          .run();
+      } finally {
+        await store.close();
+      }
+      const analytics = new SqliteDatabase(analyticsPath(path), { readonly: true });
+      try {
+        const tables = analytics.prepare("select name from sqlite_master where type = 'table' order by name").pluck().all() as string[];
+        assert.deepEqual(tables.filter((t) => t.startsWith('analytics_')), [...ANALYTICS_TABLES].sort());
+        assert.equal(analytics.prepare('select sum(count) from analytics_per_day').pluck().get(), 2);
+      } finally {
+        analytics.close();
+      }
+    });
   });
 });
