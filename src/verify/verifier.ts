@@ -37,7 +37,7 @@ export interface VerifyRatelimit {
   autoApply: boolean;
 }
 
-/** The `data` of a verifyKey answer; optional fields are absent, never null. */
+/** The `data` of a verifyKey answer; optional fields are absent or undefined, never null. */
 export interface VerifyData {
   valid: boolean;
   code: VerifyCode;
@@ -152,8 +152,7 @@ export class Verifier {
     }
 
     const shape = this.shapeOf(key, identity);
-    const data: VerifyData & { [FIXED_JSON]?: string } = { ...shape.base };
-    data[FIXED_JSON] = shape.fixedJson;
+    const data = answerOf(shape);
     let code: VerifyCode | undefined = precheck(key, now);
     if (
       code === undefined &&
@@ -261,6 +260,31 @@ function toVerifyRatelimit(
     reset: r.reset,
     remaining,
     autoApply: p.autoApply,
+  };
+}
+
+/**
+ * A new answer about a known key, written as one literal with every field in the order JSON.stringify
+ * writes them, those the key lacks left undefined (which it omits). Copying the base with a spread and
+ * adding the per-call fields to the copy cost about a microsecond per verification: a spread's copy
+ * takes a map outside V8's transition tree, so each added field made a new map, in old space.
+ */
+function answerOf(shape: KeyShape): VerifyData & { [FIXED_JSON]: string } {
+  const b = shape.base;
+  return {
+    valid: false,
+    code: 'VALID',
+    keyId: b.keyId,
+    name: b.name,
+    meta: b.meta,
+    expires: b.expires,
+    enabled: b.enabled,
+    permissions: b.permissions,
+    roles: b.roles,
+    identity: b.identity,
+    ratelimits: undefined,
+    credits: undefined,
+    [FIXED_JSON]: shape.fixedJson,
   };
 }
 
