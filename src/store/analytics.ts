@@ -1,6 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import type SqliteDatabase from 'better-sqlite3';
 import type pg from 'pg';
+import { finished } from 'node:stream/promises';
+import { from as copyFrom } from 'pg-copy-streams';
 import type { EventColumns } from '../analytics/columns.ts';
 import { decodeBatch, type EventChunk } from '../analytics/chunk.ts';
 import { GRANULARITIES, rollupBatch, sortByRollupKey, type Granularity, type RollupSum } from '../analytics/rollup.ts';
@@ -246,45 +248,49 @@ class ThreadedWriter implements AnalyticsWriter {
   }
 }
 
-const JSON_TYPES: Record<string, string> = { time: 'bigint', tags: 'text[]', spent_credits: 'bigint', count: 'bigint', latency: 'double precision' };
-const EVENT_FIELDS = [
-  'requestId', 'time', 'workspaceId', 'keySpaceId', 'keyId', 'identityId', 'externalId', 'outcome', 'nodeId', 'tags', 'spentCredits',
-  'latency',
-] as const;
+const JSON_TYPES: Record<string, string> = { time: 'bigint', tags: 'text[]', spent_credits: 'bigint', count: 'bigint' };
 
 /**
- * The whole batch in one statement, so one round trip and atomic without BEGIN/COMMIT: the events go as one
- * JSON parameter (the event objects as they are; a single native JSON.stringify on this thread instead of
- * a placeholder and a text conversion per value), each rollup as one JSON parameter of its summed rows.
+ * The rollups of a batch in one statement: each table's summed rows go as one JSON parameter. The raw
+ * events go before it, by COPY, in the same transaction.
  */
-function postgresBatchSql(): string {
-  const rawDefs = RAW_COLUMNS.map((c, i) => `"${EVENT_FIELDS[i]}" ${JSON_TYPES[c] ?? 'text'}`).join(', ');
-  const rawSelect = EVENT_FIELDS.map((f) => `"${f}"`).join(', ');
+function postgresRollupSql(): string {
   const rollupDefs = ROLLUP_COLUMNS.map((c) => `${c} ${JSON_TYPES[c] ?? 'text'}`).join(', ');
-  const parts = [
-    `raw AS (INSERT INTO analytics_events (${RAW_COLUMNS.join(', ')}) SELECT ${rawSelect} FROM json_to_recordset($1::json) AS e(${rawDefs}))`,
-    ...Object.values(ROLLUP_TABLES).map(
-      (table, i) => `r${i} AS (${upsertSql(table, `SELECT * FROM json_to_recordset($${i + 2}::json) AS r(${rollupDefs}) WHERE true`).replace(' VALUES SELECT', ' SELECT')})`,
-    ),
-  ];
+  const parts = Object.values(ROLLUP_TABLES).map(
+    (table, i) => `r${i} AS (${upsertSql(table, `SELECT * FROM json_to_recordset($${i + 1}::json) AS r(${rollupDefs}) WHERE true`).replace(' VALUES SELECT', ' SELECT')})`,
+  );
   return `WITH ${parts.join(',\n')} SELECT 1`;
 }
 
-/** The batch as one object per event, with the field names the batch statement reads. */
-function eventObjects(c: EventColumns): Record<(typeof EVENT_FIELDS)[number], unknown>[] {
-  const out = new Array(c.time.length);
-  for (let i = 0; i < out.length; i++) {
-    out[i] = {
-      requestId: c.requestId[i], time: c.time[i], workspaceId: c.workspaceId[i], keySpaceId: c.keySpaceId[i], keyId: c.keyId[i],
-      identityId: c.identityId[i], externalId: c.externalId[i], outcome: c.outcome[i], nodeId: c.nodeId[i], tags: c.tags[i],
-      spentCredits: c.spentCredits[i], latency: c.latency[i],
-    };
+const COPY_RAW = `COPY analytics_events (${RAW_COLUMNS.join(', ')}) FROM STDIN`;
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+const COPY_SPECIAL = /[\\\t\n\r]/;
+
+/** A value as COPY's text format reads it: backslash, tab, newline and carriage return escaped. */
+function copyText(value: string): string {
+  return COPY_SPECIAL.test(value) ? value.replace(/[\\\t\n\r]/g, (ch) => COPY_ESCAPES[ch]) : value;
+}
+
+/** Tags as a text[] literal: every element quoted, its quotes and backslashes escaped. */
+function arrayLiteral(tags: string[]): string {
+  if (tags.length === 0) return '{}';
+  return `{${tags.map((t) => `"${t.replace(/["\\]/g, '\\$&')}"`).join(',')}}`;
+}
+
+/** The batch's raw events as COPY text, one line per event, in the order of RAW_COLUMNS. */
+export function copyRows(c: EventColumns): string {
+  const lines = new Array<string>(c.time.length);
+  for (let i = 0; i < lines.length; i++) {
+    lines[i] =
+      `${copyText(c.requestId[i])}\t${c.time[i]}\t${copyText(c.workspaceId[i])}\t${copyText(c.keySpaceId[i])}\t` +
+      `${copyText(c.keyId[i])}\t${copyText(c.identityId[i])}\t${copyText(c.externalId[i])}\t${copyText(c.outcome[i])}\t` +
+      `${copyText(c.nodeId[i])}\t${copyText(arrayLiteral(c.tags[i]))}\t${c.spentCredits[i]}\t${c.latency[i]}\n`;
   }
-  return out;
+  return lines.join('');
 }
 
 export class PostgresAnalyticsWriter implements AnalyticsWriter {
-  private readonly batchSql = postgresBatchSql();
+  private readonly rollupSql = postgresRollupSql();
 
   constructor(private readonly pool: pg.Pool) {}
 
@@ -306,7 +312,23 @@ export class PostgresAnalyticsWriter implements AnalyticsWriter {
         perTable.get(g)!.push(obj);
       }
     }
-    await this.pool.query(this.batchSql, [JSON.stringify(eventObjects(c)), ...[...perTable.values()].map((rows) => JSON.stringify(rows))]);
+    // COPY takes the raw rows at a fraction of the server's CPU an INSERT of the same rows costs (the
+    // events of a batch are most of its work); raw rows and rollups commit together or not at all.
+    const client = await this.pool.connect();
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const copy = client.query(copyFrom(COPY_RAW));
+      copy.end(copyRows(c));
+      await finished(copy);
+      await client.query(this.rollupSql, [...perTable.values()].map((rows) => JSON.stringify(rows)));
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => (broken = true));
+      throw err;
+    } finally {
+      client.release(broken);
+    }
     return c.time.length;
   }
 

@@ -80,6 +80,31 @@ await describeOnBackends(
     });
 
     describe('rollups', () => {
+      it('writes a batch whole or not at all: when a rollup fails, no raw event of the batch stays', async () => {
+        const { workspaceId } = await server().newWorkspace();
+        const db = server().app.services.store.db;
+        // A trigger that refuses this workspace's month rollup rows: the raw rows go in first, then the rollups.
+        if (server().backend === 'postgres') {
+          await sql.raw(`CREATE FUNCTION refuse_${workspaceId}() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'refused'; END $$`).execute(db);
+          await sql.raw(`CREATE TRIGGER refuse_${workspaceId} BEFORE INSERT ON analytics_per_month FOR EACH ROW WHEN (NEW.workspace_id = '${workspaceId}') EXECUTE FUNCTION refuse_${workspaceId}()`).execute(db);
+        } else {
+          await sql.raw(`CREATE TRIGGER analytics.refuse_${workspaceId} BEFORE INSERT ON analytics_per_month WHEN NEW.workspace_id = '${workspaceId}' BEGIN SELECT RAISE(ABORT, 'refused'); END`).execute(db);
+        }
+        const writer = createAnalyticsWriter(server().app.services.store.backend);
+        const events = Array.from({ length: 40 }, () => event(workspaceId, { tags: ['tab\there', 'back\\slash'] }));
+        try {
+          await assert.rejects(writer.write(encodeEvents(events)), /refused/);
+          const counts = async () =>
+            (await rows(server(), `SELECT (SELECT count(*) FROM analytics_events WHERE workspace_id = '${workspaceId}') AS raw, (SELECT count(*) FROM analytics_per_day WHERE workspace_id = '${workspaceId}') AS days`))[0];
+          assert.deepEqual(await counts(), { raw: 0, days: 0 });
+          await sql.raw(`DROP TRIGGER ${server().backend === 'postgres' ? `refuse_${workspaceId} ON analytics_per_month` : `analytics.refuse_${workspaceId}`}`).execute(db);
+          await writer.write(encodeEvents(events));
+          assert.deepEqual(await counts(), { raw: 40, days: 1 });
+        } finally {
+          await writer.close?.();
+        }
+      });
+
       it('every rollup equals the aggregate of the raw events', async () => {
         const { workspaceId } = await server().newWorkspace();
         const start = Date.UTC(2030, 0, 1);
