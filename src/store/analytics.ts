@@ -264,11 +264,11 @@ function postgresRollupSql(): string {
 
 const COPY_RAW = `COPY analytics_events (${RAW_COLUMNS.join(', ')}) FROM STDIN`;
 const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
-const COPY_SPECIAL = /[\\\t\n\r]/;
+const COPY_SPECIAL = /[\\\t\n\r]/g;
 
 /** A value as COPY's text format reads it: backslash, tab, newline and carriage return escaped. */
 function copyText(value: string): string {
-  return COPY_SPECIAL.test(value) ? value.replace(/[\\\t\n\r]/g, (ch) => COPY_ESCAPES[ch]) : value;
+  return value.replace(COPY_SPECIAL, (ch) => COPY_ESCAPES[ch]);
 }
 
 /** Tags as a text[] literal: every element quoted, its quotes and backslashes escaped. */

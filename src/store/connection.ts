@@ -245,9 +245,12 @@ export async function migrate(db: Db, kind: Backend['kind']): Promise<void> {
  * batch of events would fail. Empty tables are created in it then (the events it held are gone either way).
  */
 async function restoreAnalyticsTables(db: Db): Promise<void> {
-  const { rows } = await sql<{ n: number }>`
-    select count(*) as n from ${sql.id(ANALYTICS_SCHEMA)}.sqlite_master where type = 'table' and name = 'analytics_events'`.execute(db);
-  if (Number(rows[0]?.n) > 0) return;
+  const present = async () => {
+    const { rows } = await sql<{ n: number }>`
+      select count(*) as n from ${sql.id(ANALYTICS_SCHEMA)}.sqlite_master where type = 'table' and name = 'analytics_events'`.execute(db);
+    return Number(rows[0]?.n) > 0;
+  };
+  if (await present()) return;
   const { rows: files } = await sql<{ file: string }>`
     select file from pragma_database_list where name = ${ANALYTICS_SCHEMA}`.execute(db);
   const file = files[0]?.file;
@@ -257,6 +260,10 @@ async function restoreAnalyticsTables(db: Db): Promise<void> {
   const own = new Kysely<any>({ dialect: new SqliteDialect({ database: new SqliteDatabase(file) }) });
   try {
     await createAnalyticsTables(own);
+  } catch (err) {
+    // Another process starting on the same store created them first (this runs after the write lock is
+    // released: that lock's transaction holds the analytics file too).
+    if (!(await present())) throw err;
   } finally {
     await own.destroy();
   }
