@@ -14,6 +14,7 @@ import { middle, runLoad, printTable, type LoadResult } from './lib/load.ts';
 import { spawnUntil, threadCpuUs, SERVER_NODE_FLAGS } from './lib/process.ts';
 import { openStore, type Store } from '../src/store/index.ts';
 import { storeFiles } from '../src/store/sqliteFiles.ts';
+import { DIM_COLUMNS } from '../src/store/migrations/0007_analytics_dims.ts';
 import { AnalyticsQueries } from '../src/analytics/query/service.ts';
 import { callOperation } from './lib/api.ts';
 
@@ -209,7 +210,16 @@ function eventSelect(backend: 'sqlite' | 'postgres', ws: string, count: number, 
       'node-bench', ${tags}, i % 2, 0.25 FROM ${source}`;
 }
 
-const RAW_INSERT = 'INSERT INTO analytics_events (request_id, time, workspace_id, key_space_id, key_id, identity_id, external_id, outcome, region, tags, spent_credits, latency) ';
+const RAW_FIELDS = 'request_id, time, workspace_id, key_space_id, key_id, identity_id, external_id, outcome, region, tags, spent_credits, latency';
+const RAW_INSERT = `INSERT INTO analytics_events (${RAW_FIELDS}) `;
+const DIMS = DIM_COLUMNS.join(', ');
+/** SQLite keeps what events share in a dims table: seeded events go through a staging table into both. */
+const SQLITE_FROM_STAGING = `
+  INSERT INTO analytics_event_dims (${DIMS}) SELECT DISTINCT ${DIMS} FROM temp.staging WHERE true ON CONFLICT DO NOTHING;
+  INSERT INTO analytics_event_rows (request_id, time, workspace_id, dims, spent_credits, latency)
+    SELECT s.request_id, s.time, s.workspace_id, d.id, s.spent_credits, s.latency
+    FROM temp.staging s JOIN analytics_event_dims d ON ${DIM_COLUMNS.map((c) => `d.${c} = s.${c}`).join(' AND ')} ORDER BY s.rowid;
+  DELETE FROM temp.staging;`;
 
 function rollupInsert(table: string, bucket: string, ws: string): string {
   return `INSERT INTO ${table} (workspace_id, identity_id, time, key_space_id, key_id, external_id, outcome, tags, count, spent_credits)
@@ -229,11 +239,13 @@ async function seed(backend: 'sqlite' | 'postgres'): Promise<{ store: Store; sec
     const store = await openStore(`sqlite:${path}`);
     if (store.backend.kind !== 'sqlite') throw new Error('unreachable');
     const db = store.backend.sqlite;
+    db.exec(`CREATE TEMP TABLE staging (request_id text, time integer, workspace_id text, key_space_id text, key_id text, identity_id text,
+      external_id text, outcome text, region text, tags text, spent_credits integer, latency real)`);
     const monthBucket = "CAST(strftime('%s', time / 1000, 'unixepoch', 'start of month') AS INTEGER) * 1000";
     for (const [ws, count] of [[BIG_WS, EVENTS], [SMALL_WS, SMALL_EVENTS]] as const) {
       for (let from = 0; from < count; from += CHUNK) {
         const to = Math.min(count, from + CHUNK) - 1;
-        db.exec(`BEGIN; WITH RECURSIVE s(i) AS (SELECT ${from} UNION ALL SELECT i + 1 FROM s WHERE i < ${to}) ${RAW_INSERT}${eventSelect('sqlite', ws, count, 's')}; COMMIT;`);
+        db.exec(`BEGIN; WITH RECURSIVE s(i) AS (SELECT ${from} UNION ALL SELECT i + 1 FROM s WHERE i < ${to}) INSERT INTO temp.staging (${RAW_FIELDS}) ${eventSelect('sqlite', ws, count, 's')}; ${SQLITE_FROM_STAGING} COMMIT;`);
         console.log(`sqlite: ${ws} ${to + 1} of ${count} events (${Math.round((Date.now() - started) / 1000)} s)`);
       }
       db.exec(rollupInsert('analytics_per_day', 'time - time % 86400000', ws));

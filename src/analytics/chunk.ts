@@ -54,6 +54,19 @@ export class EventChunk {
     return this.count >= this.capacity;
   }
 
+  // The string each field referred to last, and its reference: the workspace, keyspace, outcome and node
+  // mostly repeat from one event to the next, and a comparison costs less than a lookup.
+  private readonly lastString: (string | undefined)[] = new Array<string | undefined>(REFS).fill(undefined);
+  private readonly lastRef = new Uint32Array(REFS);
+
+  private refOf(field: number, s: string): number {
+    if (this.lastString[field] === s) return this.lastRef[field];
+    const i = this.ref(s);
+    this.lastString[field] = s;
+    this.lastRef[field] = i;
+    return i;
+  }
+
   private ref(s: string): number {
     let i = this.stringIndex.get(s);
     if (i === undefined) {
@@ -71,13 +84,13 @@ export class EventChunk {
     this.numbers[n * 3 + 1] = e.latency;
     this.numbers[n * 3 + 2] = e.spentCredits;
     const r = n * REFS;
-    this.refs[r + WORKSPACE] = this.ref(e.workspaceId);
-    this.refs[r + KEYSPACE] = this.ref(e.keySpaceId);
-    this.refs[r + KEY] = this.ref(e.keyId);
-    this.refs[r + IDENTITY] = this.ref(e.identityId);
-    this.refs[r + EXTERNAL] = this.ref(e.externalId);
-    this.refs[r + OUTCOME] = this.ref(e.outcome);
-    this.refs[r + NODE] = this.ref(e.nodeId);
+    this.refs[r + WORKSPACE] = this.refOf(WORKSPACE, e.workspaceId);
+    this.refs[r + KEYSPACE] = this.refOf(KEYSPACE, e.keySpaceId);
+    this.refs[r + KEY] = this.refOf(KEY, e.keyId);
+    this.refs[r + IDENTITY] = this.refOf(IDENTITY, e.identityId);
+    this.refs[r + EXTERNAL] = this.refOf(EXTERNAL, e.externalId);
+    this.refs[r + OUTCOME] = this.refOf(OUTCOME, e.outcome);
+    this.refs[r + NODE] = this.refOf(NODE, e.nodeId);
     const tags = e.tags;
     // The API accepts at most 20 tags per verification.
     const tagCount = Math.min(tags.length, 255);

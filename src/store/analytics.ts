@@ -8,6 +8,7 @@ import { decodeBatch, type EventChunk } from '../analytics/chunk.ts';
 import { GRANULARITIES, rollupBatch, sortByRollupKey, type Granularity, type RollupSum } from '../analytics/rollup.ts';
 import type { Backend } from './connection.ts';
 import { analyticsPath } from './sqliteFiles.ts';
+import { EventDims } from './eventDims.ts';
 import { ROLLUP_TABLES } from './migrations/0005_analytics.ts';
 
 const RAW_COLUMNS = [
@@ -75,6 +76,9 @@ const SQLITE_ROWS_PER_INSERT = 50;
 
 const EMPTY_TAGS = '[]';
 
+/** What a SQLite raw event row holds; the rest of the event is in its dims row (see 0007_analytics_dims.ts). */
+const SQLITE_RAW_COLUMNS = ['request_id', 'time', 'workspace_id', 'dims', 'spent_credits', 'latency'] as const;
+
 export class SqliteAnalyticsWriter implements AnalyticsWriter {
   private readonly insertRaw: SqliteDatabase.Statement;
   private readonly insertRawMany: SqliteDatabase.Statement;
@@ -82,14 +86,16 @@ export class SqliteAnalyticsWriter implements AnalyticsWriter {
   private readonly upsertsMany: Record<Granularity, SqliteDatabase.Statement>;
   private readonly prune: SqliteDatabase.Statement;
   private readonly workspaces: SqliteDatabase.Statement;
+  private readonly dims: EventDims;
   private readonly writeBatch: (c: EventColumns) => void;
 
   constructor(db: SqliteDatabase.Database) {
     const marks = (n: number) => `(${new Array(n).fill('?').join(', ')})`;
-    const insert = `INSERT INTO analytics_events (${RAW_COLUMNS.join(', ')}) VALUES `;
-    this.insertRaw = db.prepare(insert + marks(RAW_COLUMNS.length));
+    const insert = `INSERT INTO analytics_event_rows (${SQLITE_RAW_COLUMNS.join(', ')}) VALUES `;
+    const width = SQLITE_RAW_COLUMNS.length;
+    this.insertRaw = db.prepare(insert + marks(width));
     // Many rows per statement: one call into SQLite per fifty events instead of one per event.
-    this.insertRawMany = db.prepare(insert + new Array(SQLITE_ROWS_PER_INSERT).fill(marks(RAW_COLUMNS.length)).join(', '));
+    this.insertRawMany = db.prepare(insert + new Array(SQLITE_ROWS_PER_INSERT).fill(marks(width)).join(', '));
     const upserts = (rows: number) =>
       Object.fromEntries(
         Object.entries(ROLLUP_TABLES).map(([g, table]) => [
@@ -101,10 +107,10 @@ export class SqliteAnalyticsWriter implements AnalyticsWriter {
     // Rollup rows also go fifty per statement: with many distinct keys a batch has about as many rollup
     // rows per granularity as events, and one upsert statement each cost a third more per row.
     this.upsertsMany = upserts(SQLITE_ROWS_PER_INSERT);
-    this.prune = db.prepare('DELETE FROM analytics_events WHERE workspace_id = ? AND time < ?');
+    this.prune = db.prepare('DELETE FROM analytics_event_rows WHERE workspace_id = ? AND time < ?');
     this.workspaces = db.prepare(WORKSPACES_WITH_EVENTS).pluck();
     const encode = (tags: string[]) => (tags.length === 0 ? EMPTY_TAGS : JSON.stringify(tags));
-    const width = RAW_COLUMNS.length;
+    const dims = (this.dims = new EventDims(db, encode));
     // Parameter arrays filled in place and reused, batch after batch.
     const many: unknown[] = new Array(SQLITE_ROWS_PER_INSERT * width);
     const one: unknown[] = new Array(width);
@@ -115,17 +121,11 @@ export class SqliteAnalyticsWriter implements AnalyticsWriter {
       params[offset] = c.requestId[i];
       params[offset + 1] = c.time[i];
       params[offset + 2] = c.workspaceId[i];
-      params[offset + 3] = c.keySpaceId[i];
-      params[offset + 4] = c.keyId[i];
-      params[offset + 5] = c.identityId[i];
-      params[offset + 6] = c.externalId[i];
-      params[offset + 7] = c.outcome[i];
-      params[offset + 8] = c.nodeId[i];
-      params[offset + 9] = encode(c.tags[i]);
-      params[offset + 10] = c.spentCredits[i];
-      params[offset + 11] = c.latency[i];
+      params[offset + 3] = dims.idOf(c, i);
+      params[offset + 4] = c.spentCredits[i];
+      params[offset + 5] = c.latency[i];
     };
-    this.writeBatch = db.transaction((c: EventColumns) => {
+    const transaction = db.transaction((c: EventColumns) => {
       const n = c.time.length;
       let i = 0;
       for (; i + SQLITE_ROWS_PER_INSERT <= n; i += SQLITE_ROWS_PER_INSERT) {
@@ -153,6 +153,15 @@ export class SqliteAnalyticsWriter implements AnalyticsWriter {
         }
       }
     });
+    this.writeBatch = (c) => {
+      try {
+        transaction(c);
+      } catch (err) {
+        // Dims rows this transaction added are gone with it.
+        dims.forget();
+        throw err;
+      }
+    };
   }
 
   async write(batch: EventChunk[]): Promise<void> {

@@ -16,6 +16,7 @@ import {
 import type { Database } from './schema.ts';
 import { migrations } from './migrations/index.ts';
 import { up as createAnalyticsTables } from './migrations/0005_analytics.ts';
+import { splitRawEvents } from './migrations/0007_analytics_dims.ts';
 import { ANALYTICS_SCHEMA, WRITE_LOCK_TABLE, analyticsPath } from './sqliteFiles.ts';
 import { StoreError } from './errors.ts';
 import { OwnSchemaPostgresDialect } from './pgIntrospector.ts';
@@ -245,25 +246,31 @@ export async function migrate(db: Db, kind: Backend['kind']): Promise<void> {
  * batch of events would fail. Empty tables are created in it then (the events it held are gone either way).
  */
 async function restoreAnalyticsTables(db: Db): Promise<void> {
-  const present = async () => {
-    const { rows } = await sql<{ n: number }>`
-      select count(*) as n from ${sql.id(ANALYTICS_SCHEMA)}.sqlite_master where type = 'table' and name = 'analytics_events'`.execute(db);
-    return Number(rows[0]?.n) > 0;
+  const tables = async () => {
+    const { rows } = await sql<{ name: string }>`
+      select name from ${sql.id(ANALYTICS_SCHEMA)}.sqlite_master
+      where type = 'table' and name in ('analytics_events', 'analytics_event_rows')`.execute(db);
+    return new Set(rows.map((r) => r.name));
   };
-  if (await present()) return;
+  const found = await tables();
+  if (found.has('analytics_event_rows')) return;
   const { rows: files } = await sql<{ file: string }>`
     select file from pragma_database_list where name = ${ANALYTICS_SCHEMA}`.execute(db);
   const file = files[0]?.file;
   // An in-memory store has no second file to lose.
   if (!file) return;
-  console.warn(`analytics file ${file} had no analytics tables (lost, or restored apart from the main file): creating empty ones`);
+  if (found.has('analytics_events')) console.warn(`analytics file ${file} is older than the main file: bringing its tables up to date`);
+  else console.warn(`analytics file ${file} had no analytics tables (lost, or restored apart from the main file): creating empty ones`);
   const own = new Kysely<any>({ dialect: new SqliteDialect({ database: new SqliteDatabase(file) }) });
   try {
-    await createAnalyticsTables(own);
+    await own.transaction().execute(async (trx) => {
+      if (!found.has('analytics_events')) await createAnalyticsTables(trx);
+      await splitRawEvents(trx, 'main');
+    });
   } catch (err) {
-    // Another process starting on the same store created them first (this runs after the write lock is
+    // Another process starting on the same store did it first (this runs after the write lock is
     // released: that lock's transaction holds the analytics file too).
-    if (!(await present())) throw err;
+    if (!(await tables()).has('analytics_event_rows')) throw err;
   } finally {
     await own.destroy();
   }

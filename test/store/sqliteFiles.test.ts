@@ -10,6 +10,9 @@ import { Kysely, Migrator, SqliteDialect } from 'kysely';
 import { migrations } from '../../src/store/migrations/index.ts';
 import { analyticsPath } from '../../src/store/sqliteFiles.ts';
 import { openStore } from '../../src/store/index.ts';
+import { SqliteAnalyticsWriter } from '../../src/store/analytics.ts';
+import { up as createPreDimsAnalyticsTables } from '../../src/store/migrations/0005_analytics.ts';
+import { event, toColumns } from '../analytics/events.ts';
 import { startServer, type TestServer } from '../harness.ts';
 import { newApi, newKey, verify } from '../keyHelpers.ts';
 
@@ -20,7 +23,9 @@ import { newApi, newKey, verify } from '../keyHelpers.ts';
 
 const require = createRequire(import.meta.url);
 
-const ANALYTICS_TABLES = ['analytics_events', 'analytics_per_minute', 'analytics_per_hour', 'analytics_per_day', 'analytics_per_month'];
+const ANALYTICS_TABLES = [
+  'analytics_event_dims', 'analytics_event_rows', 'analytics_per_minute', 'analytics_per_hour', 'analytics_per_day', 'analytics_per_month',
+];
 
 /**
  * A thread that takes the write lock of a SQLite file with `BEGIN IMMEDIATE`, writes `statement`, and
@@ -186,18 +191,52 @@ describe('SQLite files', () => {
           db.prepare('select name from sqlite_master where type = ? order by name').pluck().all(type) as string[];
         assert.deepEqual(names(main, 'table').filter((t) => t.startsWith('analytics_')), []);
         assert.deepEqual(names(analytics, 'table').filter((t) => t.startsWith('analytics_')), [...ANALYTICS_TABLES].sort());
-        assert.ok(names(analytics, 'index').includes('analytics_events_ws_time'));
+        assert.deepEqual(names(analytics, 'view'), ['analytics_events']);
+        assert.ok(names(analytics, 'index').includes('analytics_event_rows_ws_time'));
         assert.ok(names(analytics, 'index').includes('analytics_per_day_ws_external_time'));
         assert.deepEqual(analytics.prepare('select external_id, count, spent_credits from analytics_per_day').all(), [
           { external_id: 'user_1', count: 7, spent_credits: 3 },
         ]);
-        assert.deepEqual(analytics.prepare('select request_id, latency from analytics_events').all(), [{ request_id: 'req_1', latency: 0.5 }]);
-        assert.ok(
-          (main.prepare('select name from kysely_migration').pluck().all() as string[]).includes('0006_analytics_file'),
-        );
+        assert.deepEqual(analytics.prepare('select request_id, key_id, identity_id, region, tags, latency from analytics_events').all(), [
+          { request_id: 'req_1', key_id: 'key_1', identity_id: 'id_1', region: 'node', tags: '[]', latency: 0.5 },
+        ]);
+        const applied = main.prepare('select name from kysely_migration').pluck().all() as string[];
+        assert.ok(applied.includes('0006_analytics_file') && applied.includes('0007_analytics_dims'));
       } finally {
         main.close();
         analytics.close();
+      }
+    });
+
+    it('brings an analytics file restored from before the dims split up to date, its events kept', async () => {
+      const path = join(dir, 'older-analytics.db');
+      await (await openStore(`sqlite:${path}`)).close();
+      for (const suffix of ['', '-wal', '-shm']) rmSync(analyticsPath(path) + suffix, { force: true });
+      // The analytics tables as they were before 0007: one raw table with every field.
+      const older = new Kysely<any>({ dialect: new SqliteDialect({ database: new SqliteDatabase(analyticsPath(path)) }) });
+      await createPreDimsAnalyticsTables(older);
+      await older
+        .insertInto('analytics_events')
+        .values([1, 2, 3].map((n) => ({
+          request_id: `req_${n}`, time: n, workspace_id: 'ws_1', key_space_id: 'ks_1', key_id: n === 3 ? 'key_2' : 'key_1', identity_id: 'id_1',
+          external_id: 'user_1', outcome: 'VALID', region: 'node', tags: '["a"]', spent_credits: n, latency: 0.5,
+        })))
+        .execute();
+      await older.destroy();
+
+      const store = await openStore(`sqlite:${path}`);
+      try {
+        assert.equal(store.backend.kind, 'sqlite');
+        const db = store.backend.sqlite;
+        assert.deepEqual(db.prepare('select request_id, key_id, tags, spent_credits from analytics_events order by time').all(), [
+          { request_id: 'req_1', key_id: 'key_1', tags: '["a"]', spent_credits: 1 },
+          { request_id: 'req_2', key_id: 'key_1', tags: '["a"]', spent_credits: 2 },
+          { request_id: 'req_3', key_id: 'key_2', tags: '["a"]', spent_credits: 3 },
+        ]);
+        // Two distinct combinations of what the events share.
+        assert.equal(db.prepare('select count(*) from analytics_event_dims').pluck().get(), 2);
+      } finally {
+        await store.close();
       }
     });
 
@@ -214,6 +253,8 @@ describe('SQLite files', () => {
           .prepare(`insert into analytics_per_day (workspace_id, identity_id, time, key_space_id, key_id, external_id, outcome, tags, count, spent_credits)
             values ('ws_1', 'id_1', 86400000, 'ks_1', 'key_1', 'user_1', 'VALID', '[]', 2, 0)`)
           .run();
+        new SqliteAnalyticsWriter(store.backend.sqlite).writeColumns(toColumns([event('ws_2', { requestId: 'req_after_loss' })]));
+        assert.deepEqual(store.backend.sqlite.prepare('select request_id from analytics_events').pluck().all(), ['req_after_loss']);
       } finally {
         await store.close();
       }
@@ -221,7 +262,7 @@ describe('SQLite files', () => {
       try {
         const tables = analytics.prepare("select name from sqlite_master where type = 'table' order by name").pluck().all() as string[];
         assert.deepEqual(tables.filter((t) => t.startsWith('analytics_')), [...ANALYTICS_TABLES].sort());
-        assert.equal(analytics.prepare('select sum(count) from analytics_per_day').pluck().get(), 2);
+        assert.equal(analytics.prepare("select sum(count) from analytics_per_day where workspace_id = 'ws_1'").pluck().get(), 2);
       } finally {
         analytics.close();
       }

@@ -54,6 +54,8 @@ interface Source {
   name: string;
   alias: string;
   columns: Column[];
+  /** For an allowed table: the names of the columns the query reads from it, filled in as they are resolved. */
+  used?: Set<string>;
 }
 
 /** Name resolution for one query level; lookups fall back to the enclosing level (correlated subqueries). */
@@ -81,6 +83,7 @@ export class Scope {
 type CteEnv = Map<string, { sqlName: string; columns: Column[] }>;
 
 const TIME_MARK = '\u0000time:';
+const BASE_MARK = '\u0000base:';
 
 /**
  * Rewrites a parsed query into SQL for one backend. Every name in the output is generated here: each table
@@ -98,6 +101,8 @@ export class Translator {
   readonly params: unknown[] = [];
   private counter = 0;
   private timeFiltered = false;
+  /** The allowed tables the query reads, by the index their SQL refers to them with. */
+  private readonly bases: { spec: TableSpec; used: Set<string>; rows: TableSpec['sqliteRows'] }[] = [];
 
   constructor(readonly options: TranslateOptions) {}
 
@@ -262,12 +267,14 @@ export class Translator {
         }
         const spec = tableSpec(item.name);
         if (!spec) throw new QueryError('invalid_table', `table ${item.name} is not one of the analytics tables`);
+        const used = new Set<string>();
         scope.sources.push({
           name: item.alias ?? item.name,
           alias,
           columns: spec.columns.map((c) => ({ name: c.name, sql: c.name, type: c.type })),
+          used,
         });
-        return `(${this.baseTable(spec)}) AS ${quote(alias)}`;
+        return `(${this.baseTable(spec, used)}) AS ${quote(alias)}`;
       }
       case 'subquery': {
         const inner = this.query(item.query, scope.parent, env);
@@ -308,15 +315,29 @@ export class Translator {
     throw invalidQuery(`unknown column ${name} in USING`);
   }
 
-  /** The rows of one allowed table that the caller may read: the workspace (and keyspace) filter is part of it. */
-  private baseTable(spec: TableSpec): string {
-    const cols = spec.columns.map((c) => (c.expr ? `${c.expr} AS ${c.name}` : c.name)).join(', ');
+  /**
+   * The rows of one allowed table that the caller may read: the workspace (and keyspace) filter is part of
+   * it. The columns are listed once the whole query is translated (see `finish`): only those it reads.
+   */
+  private baseTable(spec: TableSpec, used: Set<string>): string {
     let where = `workspace_id = ${this.param(this.options.access.workspaceId)}`;
     const keySpaces = this.options.access.keySpaceIds;
     if (keySpaces !== undefined) {
       where += keySpaces.length === 0 ? ' AND 1 = 0' : ` AND key_space_id IN (${keySpaces.map((k) => this.param(k)).join(', ')})`;
     }
-    return `SELECT ${cols} FROM ${spec.physical} WHERE ${where}${TIME_MARK}${spec.granularity ?? 'raw'}\u0000`;
+    const rows = this.dialect === 'sqlite' && keySpaces === undefined ? spec.sqliteRows : undefined;
+    this.bases.push({ spec, used, rows });
+    return `SELECT ${BASE_MARK}${this.bases.length - 1}\u0000 WHERE ${where}${TIME_MARK}${spec.granularity ?? 'raw'}\u0000`;
+  }
+
+  /** A base table's column list and table, now that the columns the query reads are known. */
+  private expandBase(index: number): string {
+    const { spec, used, rows } = this.bases[index];
+    // A query reading no column (count() alone) still needs one for the subquery to be valid.
+    const columns = spec.columns.filter((c) => used.has(c.name) || (used.size === 0 && c.name === 'time'));
+    const list = columns.map((c) => (c.expr ? `${c.expr} AS ${c.name}` : c.name)).join(', ');
+    const narrow = rows !== undefined && columns.every((c) => rows.columns.includes(c.name));
+    return `${list} FROM ${narrow ? rows.physical : spec.physical}`;
   }
 
   /**
@@ -324,7 +345,7 @@ export class Translator {
    * those the SQL uses are bound (constants such as format strings are read at translation time only).
    */
   finish(raw: string): { sql: string; params: unknown[] } {
-    const sql = this.applyTimeWindow(raw);
+    const sql = this.applyTimeWindow(raw).replace(/\u0000base:(\d+)\u0000/g, (_m, i: string) => this.expandBase(Number(i)));
     const used = new Map<number, number>();
     const params: unknown[] = [];
     const pattern = this.dialect === 'postgres' ? /\$(\d+)/g : /@p(\d+)/g;
@@ -605,6 +626,7 @@ export function quote(name: string): string {
 }
 
 function columnSql(src: Source, c: Column): string {
+  src.used?.add(c.name);
   return src.alias ? `${quote(src.alias)}.${quote(c.sql)}` : quote(c.sql);
 }
 
