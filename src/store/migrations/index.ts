@@ -6,6 +6,7 @@ import * as m0004 from './0004_ratelimit.ts';
 import * as m0005 from './0005_analytics.ts';
 import * as m0006 from './0006_analytics_file.ts';
 import * as m0007 from './0007_analytics_dims.ts';
+import * as m0008 from './0008_rollup_fillfactor.ts';
 
 /** Every migration, in order. Add new ones at the end with the next number. */
 export const migrations: Record<string, Migration> = {
@@ -16,4 +17,5 @@ export const migrations: Record<string, Migration> = {
   '0005_analytics': m0005,
   '0006_analytics_file': m0006,
   '0007_analytics_dims': m0007,
+  '0008_rollup_fillfactor': m0008,
 };
