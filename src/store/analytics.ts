@@ -286,16 +286,67 @@ function arrayLiteral(tags: string[]): string {
   return `{${tags.map((t) => `"${t.replace(/["\\]/g, '\\$&')}"`).join(',')}}`;
 }
 
-/** The batch's raw events as COPY text, one line per event, in the order of RAW_COLUMNS. */
-export function copyRows(c: EventColumns): string {
-  const lines = new Array<string>(c.time.length);
-  for (let i = 0; i < lines.length; i++) {
-    lines[i] =
-      `${copyText(c.requestId[i])}\t${c.time[i]}\t${copyText(c.workspaceId[i])}\t${copyText(c.keySpaceId[i])}\t` +
-      `${copyText(c.keyId[i])}\t${copyText(c.identityId[i])}\t${copyText(c.externalId[i])}\t${copyText(c.outcome[i])}\t` +
-      `${copyText(c.nodeId[i])}\t${copyText(arrayLiteral(c.tags[i]))}\t${c.spentCredits[i]}\t${c.latency[i]}\n`;
+const TAB = 9;
+const NEWLINE = 10;
+const NO_TAGS_FIELD = Buffer.from('{}');
+
+/**
+ * The batch's raw events as COPY text, one line per event, in the order of RAW_COLUMNS, written into one
+ * buffer. A batch's events repeat the same few ids, names and tags: each distinct value is escaped and
+ * encoded once and copied from then on. (Built as a string of one template per line, the text and the
+ * garbage it left cost the writer thread about 2 us per event.)
+ */
+export function copyRows(c: EventColumns): Buffer {
+  const encoded = new Map<string, Buffer>();
+  const field = (value: string): Buffer => {
+    let b = encoded.get(value);
+    if (b === undefined) encoded.set(value, (b = Buffer.from(copyText(value))));
+    return b;
+  };
+  const singleTag = new Map<string, Buffer>();
+  const tagsField = (tags: string[]): Buffer => {
+    if (tags.length === 0) return NO_TAGS_FIELD;
+    if (tags.length > 1) return Buffer.from(copyText(arrayLiteral(tags)));
+    let b = singleTag.get(tags[0]);
+    if (b === undefined) singleTag.set(tags[0], (b = Buffer.from(copyText(arrayLiteral(tags)))));
+    return b;
+  };
+  let out = Buffer.allocUnsafe(Math.max(4096, c.time.length * 256));
+  let at = 0;
+  // Room for `bytes` more, plus the numbers and separators of a line.
+  const ensure = (bytes: number) => {
+    if (at + bytes + 128 <= out.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(out.length * 2, at + bytes + 128));
+    out.copy(grown, 0, 0, at);
+    out = grown;
+  };
+  const put = (b: Buffer) => {
+    ensure(b.length);
+    at += b.copy(out, at);
+    out[at++] = TAB;
+  };
+  const number = (n: number, last: boolean) => {
+    at += out.write(String(n), at, 'latin1');
+    out[at++] = last ? NEWLINE : TAB;
+  };
+  for (let i = 0; i < c.time.length; i++) {
+    const id = copyText(c.requestId[i]);
+    ensure(Buffer.byteLength(id));
+    at += out.write(id, at);
+    out[at++] = TAB;
+    number(c.time[i], false);
+    put(field(c.workspaceId[i]));
+    put(field(c.keySpaceId[i]));
+    put(field(c.keyId[i]));
+    put(field(c.identityId[i]));
+    put(field(c.externalId[i]));
+    put(field(c.outcome[i]));
+    put(field(c.nodeId[i]));
+    put(tagsField(c.tags[i]));
+    number(c.spentCredits[i], false);
+    number(c.latency[i], true);
   }
-  return lines.join('');
+  return out.subarray(0, at);
 }
 
 export class PostgresAnalyticsWriter implements AnalyticsWriter {
