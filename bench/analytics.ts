@@ -13,8 +13,8 @@ import pg from 'pg';
 import { middle, runLoad, printTable, type LoadResult } from './lib/load.ts';
 import { spawnUntil, threadCpuUs, SERVER_NODE_FLAGS } from './lib/process.ts';
 import { openStore, type Store } from '../src/store/index.ts';
-import { storeFiles } from '../src/store/sqliteFiles.ts';
-import { DIM_COLUMNS } from '../src/store/migrations/0007_analytics_dims.ts';
+import { ANALYTICS_SCHEMA, storeFiles } from '../src/store/sqliteFiles.ts';
+import { moveRawEventsSql } from '../src/store/migrations/0007_analytics_dims.ts';
 import { AnalyticsQueries } from '../src/analytics/query/service.ts';
 import { callOperation } from './lib/api.ts';
 
@@ -229,14 +229,8 @@ function eventSelect(backend: 'sqlite' | 'postgres', ws: string, count: number, 
 
 const RAW_FIELDS = 'request_id, time, workspace_id, key_space_id, key_id, identity_id, external_id, outcome, region, tags, spent_credits, latency';
 const RAW_INSERT = `INSERT INTO analytics_events (${RAW_FIELDS}) `;
-const DIMS = DIM_COLUMNS.join(', ');
 /** SQLite keeps what events share in a dims table: seeded events go through a staging table into both. */
-const SQLITE_FROM_STAGING = `
-  INSERT INTO analytics_event_dims (${DIMS}) SELECT DISTINCT ${DIMS} FROM temp.staging WHERE true ON CONFLICT DO NOTHING;
-  INSERT INTO analytics_event_rows (request_id, time, workspace_id, dims, spent_credits, latency)
-    SELECT s.request_id, s.time, s.workspace_id, d.id, s.spent_credits, s.latency
-    FROM temp.staging s JOIN analytics_event_dims d ON ${DIM_COLUMNS.map((c) => `d.${c} = s.${c}`).join(' AND ')} ORDER BY s.rowid;
-  DELETE FROM temp.staging;`;
+const SQLITE_FROM_STAGING = `${moveRawEventsSql('temp.staging', ANALYTICS_SCHEMA).join(';\n')}; DELETE FROM temp.staging;`;
 
 function rollupInsert(table: string, bucket: string, ws: string): string {
   return `INSERT INTO ${table} (workspace_id, identity_id, time, key_space_id, key_id, external_id, outcome, tags, count, spent_credits)

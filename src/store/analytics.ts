@@ -86,7 +86,6 @@ export class SqliteAnalyticsWriter implements AnalyticsWriter {
   private readonly upsertsMany: Record<Granularity, SqliteDatabase.Statement>;
   private readonly prune: SqliteDatabase.Statement;
   private readonly workspaces: SqliteDatabase.Statement;
-  private readonly dims: EventDims;
   private readonly writeBatch: (c: EventColumns) => void;
 
   constructor(db: SqliteDatabase.Database) {
@@ -110,7 +109,7 @@ export class SqliteAnalyticsWriter implements AnalyticsWriter {
     this.prune = db.prepare('DELETE FROM analytics_event_rows WHERE workspace_id = ? AND time < ?');
     this.workspaces = db.prepare(WORKSPACES_WITH_EVENTS).pluck();
     const encode = (tags: string[]) => (tags.length === 0 ? EMPTY_TAGS : JSON.stringify(tags));
-    const dims = (this.dims = new EventDims(db, encode));
+    const dims = new EventDims(db, encode);
     // Parameter arrays filled in place and reused, batch after batch.
     const many: unknown[] = new Array(SQLITE_ROWS_PER_INSERT * width);
     const one: unknown[] = new Array(width);

@@ -243,7 +243,8 @@ export async function migrate(db: Db, kind: Backend['kind']): Promise<void> {
 /**
  * The analytics file is a file of its own: restored from an older backup than the main file, deleted to
  * drop old events, or never copied, it lacks the tables the main file's migrations moved into it, and every
- * batch of events would fail. Empty tables are created in it then (the events it held are gone either way).
+ * batch of events would fail. Empty tables are created in it then (the events it held are gone either way);
+ * a file from before migration 0007 has its raw events split as that migration would have.
  */
 async function restoreAnalyticsTables(db: Db): Promise<void> {
   const tables = async () => {

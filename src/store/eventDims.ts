@@ -47,6 +47,7 @@ export class EventDims {
 
   /** The dims id of event `i`, added to the table if new (inside the caller's transaction). */
   idOf(c: EventColumns, i: number): number {
+    if (this.remembered >= MAX_REMEMBERED) this.forget();
     const keyId = c.keyId[i];
     // NOT_FOUND events have no key: they are found by workspace instead.
     const lookup = keyId || NO_KEY + c.workspaceId[i];
@@ -71,8 +72,7 @@ export class EventDims {
       c.workspaceId[i], c.keySpaceId[i], keyId, c.identityId[i], c.externalId[i], c.outcome[i], c.nodeId[i], this.encodeTags(c.tags[i]),
     ];
     const id = Number((this.select.get(values) as number | bigint | undefined) ?? (this.insert.get(values) as number | bigint));
-    if (this.remembered >= MAX_REMEMBERED) this.forget();
-    if (list === undefined || !this.byKey.has(lookup)) this.byKey.set(lookup, (list = []));
+    if (list === undefined) this.byKey.set(lookup, (list = []));
     list.push({
       id, workspaceId: c.workspaceId[i], keySpaceId: c.keySpaceId[i], identityId: c.identityId[i], externalId: c.externalId[i],
       outcome: c.outcome[i], region: c.nodeId[i], tags: c.tags[i],

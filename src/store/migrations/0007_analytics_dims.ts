@@ -5,6 +5,22 @@ import { ANALYTICS_SCHEMA } from '../sqliteFiles.ts';
 export const DIM_COLUMNS = ['workspace_id', 'key_space_id', 'key_id', 'identity_id', 'external_id', 'outcome', 'region', 'tags'] as const;
 
 /**
+ * Statements that move raw events from `source` (a table with the columns of the former analytics_events)
+ * into the event rows and dims of `schema`, adding the dims rows not there yet. Rows keep their order.
+ */
+export function moveRawEventsSql(source: string, schema: string): string[] {
+  const dims = DIM_COLUMNS.join(', ');
+  return [
+    // `where true`: without it SQLite would read the ON CONFLICT as part of the select.
+    `insert into ${schema}.analytics_event_dims (${dims}) select distinct ${dims} from ${source} where true on conflict do nothing`,
+    `insert into ${schema}.analytics_event_rows (request_id, time, workspace_id, dims, spent_credits, latency)
+     select e.request_id, e.time, e.workspace_id, d.id, e.spent_credits, e.latency
+     from ${source} e join ${schema}.analytics_event_dims d on ${DIM_COLUMNS.map((c) => `d.${c} = e.${c}`).join(' and ')}
+     order by e.rowid`,
+  ];
+}
+
+/**
  * SQLite only: raw events keep their shared text (workspace, keyspace, key, identity, externalId, outcome,
  * node, tags) once per distinct combination in analytics_event_dims, and each event row refers to it by id.
  * An event row then binds six values instead of twelve and is a third of the size: the analytics writer
@@ -27,19 +43,10 @@ export async function splitRawEvents(db: Kysely<any>, schema: string): Promise<v
     spent_credits bigint not null, latency double precision not null)`.execute(db);
   // As before: queries and pruning go by (workspace, time).
   await sql`create index ${s('analytics_event_rows_ws_time')} on analytics_event_rows (workspace_id, time)`.execute(db);
-  await sql.raw(`insert into ${schema}.analytics_event_dims (${dims}) select distinct ${dims} from ${schema}.analytics_events`).execute(db);
-  await sql
-    .raw(
-      `insert into ${schema}.analytics_event_rows (request_id, time, workspace_id, dims, spent_credits, latency)
-       select e.request_id, e.time, e.workspace_id, d.id, e.spent_credits, e.latency
-       from ${schema}.analytics_events e join ${schema}.analytics_event_dims d
-         on ${DIM_COLUMNS.map((c) => `d.${c} = e.${c}`).join(' and ')}
-       order by e.rowid`,
-    )
-    .execute(db);
+  for (const statement of moveRawEventsSql(`${schema}.analytics_events`, schema)) await sql.raw(statement).execute(db);
   await sql`drop table ${s('analytics_events')}`.execute(db);
-  // A left join on the dims' primary key: SQLite leaves it out of queries that read no dims column
-  // (a count over the raw events stays a scan of one table).
+  // A left join on the dims' primary key, which SQLite leaves out of a plain select that reads no dims
+  // column; an aggregate still joins, so the query translator reads analytics_event_rows itself when it can.
   await sql`create view ${s('analytics_events')} as
     select r.request_id as request_id, r.time as time, r.workspace_id as workspace_id, d.key_space_id as key_space_id,
       d.key_id as key_id, d.identity_id as identity_id, d.external_id as external_id, d.outcome as outcome,
