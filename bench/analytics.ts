@@ -228,9 +228,11 @@ function eventSelect(backend: 'sqlite' | 'postgres', ws: string, count: number, 
 }
 
 const RAW_FIELDS = 'request_id, time, workspace_id, key_space_id, key_id, identity_id, external_id, outcome, region, tags, spent_credits, latency';
-const RAW_INSERT = `INSERT INTO analytics_events (${RAW_FIELDS}) `;
-/** SQLite keeps what events share in a dims table: seeded events go through a staging table into both. */
-const SQLITE_FROM_STAGING = `${moveRawEventsSql('temp.staging', ANALYTICS_SCHEMA).join(';\n')}; DELETE FROM temp.staging;`;
+const STAGING_COLUMNS = `request_id text, time bigint, workspace_id text, key_space_id text, key_id text, identity_id text,
+  external_id text, outcome text, region text, spent_credits bigint, latency double precision`;
+// What events share is kept in a dims table: seeded events go through a staging table into it and the event rows.
+const SQLITE_FROM_STAGING = `${moveRawEventsSql('temp.staging', ANALYTICS_SCHEMA, 'sqlite').join(';\n')}; DELETE FROM temp.staging;`;
+const POSTGRES_FROM_STAGING = [...moveRawEventsSql('bench_staging', undefined, 'postgres'), 'TRUNCATE bench_staging'];
 
 function rollupInsert(table: string, bucket: string, ws: string): string {
   return `INSERT INTO ${table} (workspace_id, identity_id, time, key_space_id, key_id, external_id, outcome, tags, count, spent_credits)
@@ -250,8 +252,7 @@ async function seed(backend: 'sqlite' | 'postgres'): Promise<{ store: Store; sec
     const store = await openStore(`sqlite:${path}`);
     if (store.backend.kind !== 'sqlite') throw new Error('unreachable');
     const db = store.backend.sqlite;
-    db.exec(`CREATE TEMP TABLE staging (request_id text, time integer, workspace_id text, key_space_id text, key_id text, identity_id text,
-      external_id text, outcome text, region text, tags text, spent_credits integer, latency real)`);
+    db.exec(`CREATE TEMP TABLE staging (${STAGING_COLUMNS}, tags text)`);
     const monthBucket = "CAST(strftime('%s', time / 1000, 'unixepoch', 'start of month') AS INTEGER) * 1000";
     for (const [ws, count] of [[BIG_WS, EVENTS], [SMALL_WS, SMALL_EVENTS]] as const) {
       for (let from = 0; from < count; from += CHUNK) {
@@ -280,15 +281,18 @@ async function seed(backend: 'sqlite' | 'postgres'): Promise<{ store: Store; sec
   if (store.backend.kind !== 'postgres') throw new Error('unreachable');
   const pool = store.backend.pool;
   const monthBucket = "(EXTRACT(EPOCH FROM date_trunc('month', to_timestamp(time / 1000.0) AT TIME ZONE 'UTC')) * 1000)::bigint";
+  await pool.query(`CREATE UNLOGGED TABLE bench_staging (${STAGING_COLUMNS}, tags text[])`);
   for (const [ws, count] of [[BIG_WS, EVENTS], [SMALL_WS, SMALL_EVENTS]] as const) {
     for (let from = 0; from < count; from += CHUNK) {
       const to = Math.min(count, from + CHUNK) - 1;
-      await pool.query(RAW_INSERT + eventSelect('postgres', ws, count, `generate_series(${from}::bigint, ${to}::bigint) AS g(i)`));
+      await pool.query(`INSERT INTO bench_staging (${RAW_FIELDS}) ${eventSelect('postgres', ws, count, `generate_series(${from}::bigint, ${to}::bigint) AS g(i)`)}`);
+      for (const statement of POSTGRES_FROM_STAGING) await pool.query(statement);
       console.log(`postgres: ${ws} ${to + 1} of ${count} events (${Math.round((Date.now() - started) / 1000)} s)`);
     }
     await pool.query(rollupInsert('analytics_per_day', 'time - time % 86400000', ws));
     await pool.query(rollupInsert('analytics_per_month', monthBucket, ws));
   }
+  await pool.query('DROP TABLE bench_staging');
   await pool.query('VACUUM ANALYZE');
   await pool.query('CREATE TABLE bench_seeded (at text)');
   return { store, seconds: (Date.now() - started) / 1000 };

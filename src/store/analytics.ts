@@ -8,13 +8,11 @@ import { decodeBatch, type EventChunk } from '../analytics/chunk.ts';
 import { GRANULARITIES, rollupBatch, sortByRollupKey, type Granularity, type RollupSum } from '../analytics/rollup.ts';
 import type { Backend } from './connection.ts';
 import { analyticsPath } from './sqliteFiles.ts';
-import { EventDims } from './eventDims.ts';
+import { PostgresEventDims, SqliteEventDims } from './eventDims.ts';
 import { ROLLUP_TABLES } from './migrations/0005_analytics.ts';
 
-const RAW_COLUMNS = [
-  'request_id', 'time', 'workspace_id', 'key_space_id', 'key_id', 'identity_id', 'external_id', 'outcome', 'region',
-  'tags', 'spent_credits', 'latency',
-] as const;
+/** An event row's columns; the rest of the event is in its dims row (see 0007_analytics_dims.ts). */
+const EVENT_ROW_COLUMNS = ['request_id', 'time', 'workspace_id', 'dims', 'spent_credits', 'latency'] as const;
 const ROLLUP_KEY = ['workspace_id', 'identity_id', 'time', 'key_space_id', 'key_id', 'external_id', 'outcome', 'tags'] as const;
 const ROLLUP_COLUMNS = [...ROLLUP_KEY, 'count', 'spent_credits'] as const;
 
@@ -76,8 +74,6 @@ const SQLITE_ROWS_PER_INSERT = 50;
 
 const EMPTY_TAGS = '[]';
 
-/** What a SQLite raw event row holds; the rest of the event is in its dims row (see 0007_analytics_dims.ts). */
-const SQLITE_RAW_COLUMNS = ['request_id', 'time', 'workspace_id', 'dims', 'spent_credits', 'latency'] as const;
 
 export class SqliteAnalyticsWriter implements AnalyticsWriter {
   private readonly insertRaw: SqliteDatabase.Statement;
@@ -90,8 +86,8 @@ export class SqliteAnalyticsWriter implements AnalyticsWriter {
 
   constructor(db: SqliteDatabase.Database) {
     const marks = (n: number) => `(${new Array(n).fill('?').join(', ')})`;
-    const insert = `INSERT INTO analytics_event_rows (${SQLITE_RAW_COLUMNS.join(', ')}) VALUES `;
-    const width = SQLITE_RAW_COLUMNS.length;
+    const insert = `INSERT INTO analytics_event_rows (${EVENT_ROW_COLUMNS.join(', ')}) VALUES `;
+    const width = EVENT_ROW_COLUMNS.length;
     this.insertRaw = db.prepare(insert + marks(width));
     // Many rows per statement: one call into SQLite per fifty events instead of one per event.
     this.insertRawMany = db.prepare(insert + new Array(SQLITE_ROWS_PER_INSERT).fill(marks(width)).join(', '));
@@ -109,7 +105,7 @@ export class SqliteAnalyticsWriter implements AnalyticsWriter {
     this.prune = db.prepare('DELETE FROM analytics_event_rows WHERE workspace_id = ? AND time < ?');
     this.workspaces = db.prepare(WORKSPACES_WITH_EVENTS).pluck();
     const encode = (tags: string[]) => (tags.length === 0 ? EMPTY_TAGS : JSON.stringify(tags));
-    const dims = new EventDims(db, encode);
+    const dims = new SqliteEventDims(db, encode);
     // Parameter arrays filled in place and reused, batch after batch.
     const many: unknown[] = new Array(SQLITE_ROWS_PER_INSERT * width);
     const one: unknown[] = new Array(width);
@@ -270,7 +266,7 @@ function postgresRollupSql(): string {
   return `WITH ${parts.join(',\n')} SELECT 1`;
 }
 
-const COPY_RAW = `COPY analytics_events (${RAW_COLUMNS.join(', ')}) FROM STDIN`;
+const COPY_RAW = `COPY analytics_event_rows (${EVENT_ROW_COLUMNS.join(', ')}) FROM STDIN`;
 const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
 const COPY_SPECIAL = /[\\\t\n\r]/g;
 
@@ -279,38 +275,18 @@ function copyText(value: string): string {
   return value.replace(COPY_SPECIAL, (ch) => COPY_ESCAPES[ch]);
 }
 
-/** Tags as a text[] literal: every element quoted, its quotes and backslashes escaped. */
-function arrayLiteral(tags: string[]): string {
-  if (tags.length === 0) return '{}';
-  return `{${tags.map((t) => `"${t.replace(/["\\]/g, '\\$&')}"`).join(',')}}`;
-}
-
 const TAB = 9;
 const NEWLINE = 10;
-const NO_TAGS_FIELD = Buffer.from('{}');
 
 /**
- * The batch's raw events as COPY text, one line per event, in the order of RAW_COLUMNS, written into one
- * buffer. A batch's events repeat the same few ids, names and tags: each distinct value is escaped and
- * encoded once and copied from then on. (Built as a string of one template per line, the text and the
- * garbage it left cost the writer thread about 2 us per event.)
+ * The batch's event rows as COPY text, one line per event, in the order of EVENT_ROW_COLUMNS, written into
+ * one buffer; `dims` holds each event's dims id. (Built as a string of one template per line, the text and
+ * the garbage it left cost the writer thread about 2 us per event.)
  */
-export function copyRows(c: EventColumns): Buffer {
-  const encoded = new Map<string, Buffer>();
-  const field = (value: string): Buffer => {
-    let b = encoded.get(value);
-    if (b === undefined) encoded.set(value, (b = Buffer.from(copyText(value))));
-    return b;
-  };
-  const singleTag = new Map<string, Buffer>();
-  const tagsField = (tags: string[]): Buffer => {
-    if (tags.length === 0) return NO_TAGS_FIELD;
-    if (tags.length > 1) return Buffer.from(copyText(arrayLiteral(tags)));
-    let b = singleTag.get(tags[0]);
-    if (b === undefined) singleTag.set(tags[0], (b = Buffer.from(copyText(arrayLiteral(tags)))));
-    return b;
-  };
-  let out = Buffer.allocUnsafe(Math.max(4096, c.time.length * 256));
+export function copyRows(c: EventColumns, dims: Float64Array): Buffer {
+  // A batch's events share a few workspaces: each is escaped and encoded once.
+  const workspaces = new Map<string, Buffer>();
+  let out = Buffer.allocUnsafe(Math.max(4096, c.time.length * 128));
   let at = 0;
   // Room for `bytes` more, plus the numbers and separators of a line.
   const ensure = (bytes: number) => {
@@ -319,29 +295,21 @@ export function copyRows(c: EventColumns): Buffer {
     out.copy(grown, 0, 0, at);
     out = grown;
   };
-  const put = (b: Buffer) => {
-    ensure(b.length);
-    at += b.copy(out, at);
-    out[at++] = TAB;
-  };
   const number = (n: number, last: boolean) => {
     at += out.write(String(n), at, 'latin1');
     out[at++] = last ? NEWLINE : TAB;
   };
   for (let i = 0; i < c.time.length; i++) {
     const id = copyText(c.requestId[i]);
-    ensure(Buffer.byteLength(id));
+    let workspace = workspaces.get(c.workspaceId[i]);
+    if (workspace === undefined) workspaces.set(c.workspaceId[i], (workspace = Buffer.from(copyText(c.workspaceId[i]))));
+    ensure(Buffer.byteLength(id) + workspace.length);
     at += out.write(id, at);
     out[at++] = TAB;
     number(c.time[i], false);
-    put(field(c.workspaceId[i]));
-    put(field(c.keySpaceId[i]));
-    put(field(c.keyId[i]));
-    put(field(c.identityId[i]));
-    put(field(c.externalId[i]));
-    put(field(c.outcome[i]));
-    put(field(c.nodeId[i]));
-    put(tagsField(c.tags[i]));
+    at += workspace.copy(out, at);
+    out[at++] = TAB;
+    number(dims[i], false);
     number(c.spentCredits[i], false);
     number(c.latency[i], true);
   }
@@ -350,6 +318,7 @@ export function copyRows(c: EventColumns): Buffer {
 
 export class PostgresAnalyticsWriter implements AnalyticsWriter {
   private readonly rollupSql = postgresRollupSql();
+  private readonly dims = new PostgresEventDims();
 
   constructor(private readonly pool: pg.Pool) {}
 
@@ -373,12 +342,13 @@ export class PostgresAnalyticsWriter implements AnalyticsWriter {
     }
     // COPY takes the raw rows at a fraction of the server's CPU an INSERT of the same rows costs (the
     // events of a batch are most of its work); raw rows and rollups commit together or not at all.
+    const rows = copyRows(c, await this.dims.idsOf(this.pool, c));
     const client = await this.pool.connect();
     let broken = false;
     try {
       await client.query('BEGIN');
       const copy = client.query(copyFrom(COPY_RAW));
-      copy.end(copyRows(c));
+      copy.end(rows);
       await finished(copy);
       await client.query(this.rollupSql, [...perTable.values()].map((rows) => JSON.stringify(rows)));
       await client.query('COMMIT');
@@ -399,7 +369,7 @@ export class PostgresAnalyticsWriter implements AnalyticsWriter {
     const { rows } = await this.pool.query<{ workspace_id: string }>(WORKSPACES_WITH_EVENTS);
     let deleted = 0;
     for (const { workspace_id } of rows) {
-      const result = await this.pool.query('DELETE FROM analytics_events WHERE workspace_id = $1 AND time < $2', [workspace_id, before]);
+      const result = await this.pool.query('DELETE FROM analytics_event_rows WHERE workspace_id = $1 AND time < $2', [workspace_id, before]);
       deleted += result.rowCount ?? 0;
     }
     return deleted;

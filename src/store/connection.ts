@@ -266,7 +266,7 @@ async function restoreAnalyticsTables(db: Db): Promise<void> {
   try {
     await own.transaction().execute(async (trx) => {
       if (!found.has('analytics_events')) await createAnalyticsTables(trx);
-      await splitRawEvents(trx, 'main');
+      await splitRawEvents(trx, 'main', 'sqlite');
     });
   } catch (err) {
     // Another process starting on the same store did it first (this runs after the write lock is

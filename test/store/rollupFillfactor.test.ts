@@ -12,7 +12,7 @@ describe('PostgreSQL rollup tables', async () => {
   });
   after(async () => server?.close());
 
-  it('are created half empty per page (fillfactor 50), the raw table full', { skip }, async () => {
+  it('are created half empty per page (fillfactor 50), the raw event tables full', { skip }, async () => {
     const { rows } = await sql<{ relname: string; reloptions: string[] | null }>`
       select c.relname, c.reloptions from pg_class c join pg_namespace n on n.oid = c.relnamespace
       where n.nspname = ${server.postgresSchema!} and c.relkind = 'r' and c.relname like 'analytics%' order by c.relname`.execute(
@@ -21,7 +21,8 @@ describe('PostgreSQL rollup tables', async () => {
     assert.deepEqual(
       rows.map((r) => [r.relname, r.reloptions]),
       [
-        ['analytics_events', null],
+        ['analytics_event_dims', null],
+        ['analytics_event_rows', null],
         ['analytics_per_day', ['fillfactor=50']],
         ['analytics_per_hour', ['fillfactor=50']],
         ['analytics_per_minute', ['fillfactor=50']],

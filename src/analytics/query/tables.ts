@@ -10,10 +10,10 @@ export interface TableSpec {
   /** Exposed columns in order; `expr` is how the column is read from the physical table when not a plain copy. */
   columns: { name: string; type: SqlType; expr?: string }[];
   /**
-   * SQLite only: a table holding some of the columns by itself, read instead of `physical` (a view with a
-   * join) by a query that uses none of the others.
+   * A table holding some of the columns by itself, read instead of `physical` (a view with a join) by a
+   * query that uses none of the others.
    */
-  sqliteRows?: { physical: string; columns: string[] };
+  rows?: { physical: string; columns: string[] };
 }
 
 const RAW_COLUMNS: TableSpec['columns'] = [
@@ -52,7 +52,7 @@ export const TABLES: Record<string, TableSpec> = {
   key_verifications_v1: {
     physical: 'analytics_events',
     columns: RAW_COLUMNS,
-    sqliteRows: { physical: 'analytics_event_rows', columns: ['request_id', 'time', 'workspace_id', 'source', 'spent_credits', 'latency'] },
+    rows: { physical: 'analytics_event_rows', columns: ['request_id', 'time', 'workspace_id', 'source', 'spent_credits', 'latency'] },
   },
   key_verifications_per_minute_v1: { physical: 'analytics_per_minute', granularity: 'minute', columns: rollupColumns('datetime') },
   key_verifications_per_hour_v1: { physical: 'analytics_per_hour', granularity: 'hour', columns: rollupColumns('datetime') },

@@ -102,7 +102,7 @@ export class Translator {
   private counter = 0;
   private timeFiltered = false;
   /** The allowed tables the query reads, by the index their SQL refers to them with. */
-  private readonly bases: { spec: TableSpec; used: Set<string>; rows: TableSpec['sqliteRows'] }[] = [];
+  private readonly bases: { spec: TableSpec; used: Set<string>; rows: TableSpec['rows'] }[] = [];
 
   constructor(readonly options: TranslateOptions) {}
 
@@ -325,7 +325,8 @@ export class Translator {
     if (keySpaces !== undefined) {
       where += keySpaces.length === 0 ? ' AND 1 = 0' : ` AND key_space_id IN (${keySpaces.map((k) => this.param(k)).join(', ')})`;
     }
-    const rows = this.dialect === 'sqlite' && keySpaces === undefined ? spec.sqliteRows : undefined;
+    // The keyspace is a dims column: a caller limited to some APIs always reads the joined view.
+    const rows = keySpaces === undefined ? spec.rows : undefined;
     this.bases.push({ spec, used, rows });
     return `SELECT ${BASE_MARK}${this.bases.length - 1}\u0000 WHERE ${where}${TIME_MARK}${spec.granularity ?? 'raw'}\u0000`;
   }
