@@ -39,6 +39,10 @@ const ATTACKS: [string, Expect][] = [
   ['SELECT * FROM system.tables', 'invalid_analytics_table'],
   ['SELECT * FROM default.key_verifications_v1', 'invalid_analytics_table'],
   ['SELECT * FROM analytics_events', 'invalid_analytics_table'],
+  ['SELECT * FROM analytics_event_rows', 'invalid_analytics_table'],
+  ['SELECT key_id FROM analytics_event_dims', 'invalid_analytics_table'],
+  // The event rows alone are read when no dims column is named: still only the caller's.
+  ["SELECT request_id, time, workspace_id, spent_credits FROM key_verifications_v1 WHERE workspace_id != ''", 'rows'],
   ['SELECT * FROM analytics_per_day', 'invalid_analytics_table'],
   ['SELECT * FROM root_keys', 'invalid_analytics_table'],
   ['SELECT * FROM key_verifications_v1 t JOIN keys k ON 1 = 1', 'invalid_analytics_table'],
