@@ -266,54 +266,89 @@ function postgresRollupSql(): string {
   return `WITH ${parts.join(',\n')} SELECT 1`;
 }
 
-const COPY_RAW = `COPY analytics_event_rows (${EVENT_ROW_COLUMNS.join(', ')}) FROM STDIN`;
-const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
-const COPY_SPECIAL = /[\\\t\n\r]/g;
+const COPY_RAW = `COPY analytics_event_rows (${EVENT_ROW_COLUMNS.join(', ')}) FROM STDIN (FORMAT binary)`;
 
-/** A value as COPY's text format reads it: backslash, tab, newline and carriage return escaped. */
-function copyText(value: string): string {
-  return value.replace(COPY_SPECIAL, (ch) => COPY_ESCAPES[ch]);
-}
-
-const TAB = 9;
-const NEWLINE = 10;
+// COPY's binary format: a signature, a flags word and an empty header extension; each row its field count
+// and each field its length and bytes (big-endian); -1 where the field count would be ends the data.
+const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+const COPY_HEADER = COPY_SIGNATURE.length + 8;
+const FIELDS = EVENT_ROW_COLUMNS.length;
+// A row's bytes besides its two strings: the field count, six lengths and four eight-byte numbers.
+const ROW_FIXED = 2 + FIELDS * 4 + 4 * 8;
+const TWO_32 = 4_294_967_296;
 
 /**
- * The batch's event rows as COPY text, one line per event, in the order of EVENT_ROW_COLUMNS, written into
- * one buffer; `dims` holds each event's dims id. (Built as a string of one template per line, the text and
- * the garbage it left cost the writer thread about 2 us per event.)
+ * The batch's event rows in COPY's binary format, in the order of EVENT_ROW_COLUMNS, written byte by byte
+ * into one buffer; `dims` holds each event's dims id. Binary spares both sides the numbers' text: the
+ * writer thread formatted a latency like 0.04231 into seventeen digits and PostgreSQL parsed them back
+ * (together a third of the writer thread's CPU per event, and strtod a tenth of PostgreSQL's COPY).
  */
 export function copyRows(c: EventColumns, dims: Float64Array): Buffer {
-  // A batch's events share a few workspaces: each is escaped and encoded once.
+  const n = c.time.length;
+  // A batch's events share a few workspaces: each is encoded once.
   const workspaces = new Map<string, Buffer>();
-  let out = Buffer.allocUnsafe(Math.max(4096, c.time.length * 128));
+  let out = Buffer.allocUnsafe(COPY_HEADER + n * (ROW_FIXED + 64) + 2);
+  let view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   let at = 0;
-  // Room for `bytes` more, plus the numbers and separators of a line.
   const ensure = (bytes: number) => {
-    if (at + bytes + 128 <= out.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(out.length * 2, at + bytes + 128));
+    if (at + bytes <= out.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(out.length * 2, at + bytes));
     out.copy(grown, 0, 0, at);
     out = grown;
+    view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   };
-  const number = (n: number, last: boolean) => {
-    at += out.write(String(n), at, 'latin1');
-    out[at++] = last ? NEWLINE : TAB;
+  const int8 = (value: number) => {
+    view.setInt32(at, 8);
+    const high = Math.floor(value / TWO_32);
+    view.setInt32(at + 4, high);
+    view.setUint32(at + 8, value - high * TWO_32);
+    at += 12;
   };
-  for (let i = 0; i < c.time.length; i++) {
-    const id = copyText(c.requestId[i]);
+  /** A string as UTF-8 with its length before it; ids this server makes are ASCII, copied by a plain loop. */
+  const text = (value: string) => {
+    const length = value.length;
+    ensure(4 + length + 2 + ROW_FIXED);
+    let i = 0;
+    for (; i < length; i++) {
+      const code = value.charCodeAt(i);
+      if (code > 0x7f) break;
+      out[at + 4 + i] = code;
+    }
+    if (i < length) {
+      const bytes = Buffer.from(value, 'utf8');
+      ensure(4 + bytes.length + 2 + ROW_FIXED);
+      bytes.copy(out, at + 4);
+      view.setInt32(at, bytes.length);
+      at += 4 + bytes.length;
+    } else {
+      view.setInt32(at, length);
+      at += 4 + length;
+    }
+  };
+  COPY_SIGNATURE.copy(out, 0);
+  view.setInt32(COPY_SIGNATURE.length, 0);
+  view.setInt32(COPY_SIGNATURE.length + 4, 0);
+  at = COPY_HEADER;
+  for (let i = 0; i < n; i++) {
+    ensure(ROW_FIXED + 2);
+    view.setInt16(at, FIELDS);
+    at += 2;
+    text(c.requestId[i]);
+    int8(c.time[i]);
     let workspace = workspaces.get(c.workspaceId[i]);
-    if (workspace === undefined) workspaces.set(c.workspaceId[i], (workspace = Buffer.from(copyText(c.workspaceId[i]))));
-    ensure(Buffer.byteLength(id) + workspace.length);
-    at += out.write(id, at);
-    out[at++] = TAB;
-    number(c.time[i], false);
-    at += workspace.copy(out, at);
-    out[at++] = TAB;
-    number(dims[i], false);
-    number(c.spentCredits[i], false);
-    number(c.latency[i], true);
+    if (workspace === undefined) workspaces.set(c.workspaceId[i], (workspace = Buffer.from(c.workspaceId[i], 'utf8')));
+    ensure(4 + workspace.length + ROW_FIXED);
+    view.setInt32(at, workspace.length);
+    at += 4 + workspace.copy(out, at + 4);
+    int8(dims[i]);
+    int8(c.spentCredits[i]);
+    view.setInt32(at, 8);
+    view.setFloat64(at + 4, c.latency[i]);
+    at += 12;
   }
-  return out.subarray(0, at);
+  ensure(2);
+  view.setInt16(at, -1);
+  return out.subarray(0, at + 2);
 }
 
 export class PostgresAnalyticsWriter implements AnalyticsWriter {

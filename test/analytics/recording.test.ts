@@ -164,6 +164,29 @@ await describeOnBackends(
         });
       });
 
+      it("stores each event's request id, time, credits and latency exactly", async () => {
+        const { workspaceId } = await server().newWorkspace();
+        const cases = [
+          { requestId: 'req_plain', time: Date.UTC(2030, 0, 1), spentCredits: 0, latency: 0.1 + 0.2 },
+          { requestId: 'req_ünï☃', time: Date.UTC(1969, 11, 31, 23, 59, 59, 999), spentCredits: 2 ** 40 + 7, latency: 1e-9 },
+          { requestId: 'req_tab\there\\back\nline', time: 2 ** 52 + 1, spentCredits: 1, latency: 12345.678901234 },
+          { requestId: '', time: 0, spentCredits: 4_294_967_295, latency: 0 },
+        ];
+        await record(server(), cases.map((c) => event(workspaceId, c)));
+        const stored = await rows(
+          server(),
+          `SELECT request_id, time, spent_credits, latency FROM analytics_events WHERE workspace_id = '${workspaceId}'`,
+        );
+        assert.equal(stored.length, cases.length);
+        for (const c of cases) {
+          const row = stored.find((r) => r.request_id === c.requestId);
+          assert.ok(row, `event ${JSON.stringify(c.requestId)} stored`);
+          assert.equal(Number(row.time), c.time);
+          assert.equal(Number(row.spent_credits), c.spentCredits);
+          assert.equal(Number(row.latency), c.latency);
+        }
+      });
+
       it('adds to the rollup rows of many keys batch after batch', async () => {
         const { workspaceId } = await server().newWorkspace();
         const time = Date.UTC(2030, 5, 1, 12, 30);
