@@ -10,6 +10,7 @@ import type { Backend } from './connection.ts';
 import { analyticsPath } from './sqliteFiles.ts';
 import { PostgresEventDims, SqliteEventDims } from './eventDims.ts';
 import { ROLLUP_TABLES } from './migrations/0005_analytics.ts';
+import { workspaceKey, workspaceKeyBytes } from '../core/workspaceKey.ts';
 
 /** An event row's columns; the rest of the event is in its dims row (see 0007_analytics_dims.ts). */
 const EVENT_ROW_COLUMNS = ['request_id', 'time', 'workspace_id', 'dims', 'spent_credits', 'latency'] as const;
@@ -266,27 +267,29 @@ function postgresRollupSql(): string {
   return `WITH ${parts.join(',\n')} SELECT 1`;
 }
 
-const COPY_RAW = `COPY analytics_event_rows (${EVENT_ROW_COLUMNS.join(', ')}) FROM STDIN (FORMAT binary)`;
+/** On PostgreSQL an event row also holds its workspace's key, by which it is indexed (see migration 0010). */
+const POSTGRES_EVENT_ROW_COLUMNS = [...EVENT_ROW_COLUMNS, 'workspace_key'] as const;
+const COPY_RAW = `COPY analytics_event_rows (${POSTGRES_EVENT_ROW_COLUMNS.join(', ')}) FROM STDIN (FORMAT binary)`;
 
 // COPY's binary format: a signature, a flags word and an empty header extension; each row its field count
 // and each field its length and bytes (big-endian); -1 where the field count would be ends the data.
 const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 const COPY_HEADER = COPY_SIGNATURE.length + 8;
-const FIELDS = EVENT_ROW_COLUMNS.length;
-// A row's bytes besides its two strings: the field count, six lengths and four eight-byte numbers.
-const ROW_FIXED = 2 + FIELDS * 4 + 4 * 8;
+const FIELDS = POSTGRES_EVENT_ROW_COLUMNS.length;
+// A row's bytes besides its two strings: the field count, the lengths and five eight-byte numbers.
+const ROW_FIXED = 2 + FIELDS * 4 + 5 * 8;
 const TWO_32 = 4_294_967_296;
 
 /**
- * The batch's event rows in COPY's binary format, in the order of EVENT_ROW_COLUMNS, written byte by byte
+ * The batch's event rows in COPY's binary format, in the order of POSTGRES_EVENT_ROW_COLUMNS, written byte by byte
  * into one buffer; `dims` holds each event's dims id. Binary spares both sides the numbers' text: the
  * writer thread formatted a latency like 0.04231 into seventeen digits and PostgreSQL parsed them back
  * (together a third of the writer thread's CPU per event, and strtod a tenth of PostgreSQL's COPY).
  */
 export function copyRows(c: EventColumns, dims: Float64Array): Buffer {
   const n = c.time.length;
-  // A batch's events share a few workspaces: each is encoded once.
-  const workspaces = new Map<string, Buffer>();
+  // A batch's events share a few workspaces: each is encoded, and its key computed, once.
+  const workspaces = new Map<string, { text: Buffer; key: Buffer }>();
   let out = Buffer.allocUnsafe(COPY_HEADER + n * (ROW_FIXED + 64) + 2);
   let view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   let at = 0;
@@ -336,15 +339,20 @@ export function copyRows(c: EventColumns, dims: Float64Array): Buffer {
     text(c.requestId[i]);
     int8(c.time[i]);
     let workspace = workspaces.get(c.workspaceId[i]);
-    if (workspace === undefined) workspaces.set(c.workspaceId[i], (workspace = Buffer.from(c.workspaceId[i], 'utf8')));
-    ensure(4 + workspace.length + ROW_FIXED);
-    view.setInt32(at, workspace.length);
-    at += 4 + workspace.copy(out, at + 4);
+    if (workspace === undefined) {
+      const id = c.workspaceId[i];
+      workspaces.set(id, (workspace = { text: Buffer.from(id, 'utf8'), key: workspaceKeyBytes(id) }));
+    }
+    ensure(4 + workspace.text.length + ROW_FIXED);
+    view.setInt32(at, workspace.text.length);
+    at += 4 + workspace.text.copy(out, at + 4);
     int8(dims[i]);
     int8(c.spentCredits[i]);
     view.setInt32(at, 8);
     view.setFloat64(at + 4, c.latency[i]);
     at += 12;
+    view.setInt32(at, 8);
+    at += 4 + workspace.key.copy(out, at + 4);
   }
   ensure(2);
   view.setInt16(at, -1);
@@ -404,7 +412,11 @@ export class PostgresAnalyticsWriter implements AnalyticsWriter {
     const { rows } = await this.pool.query<{ workspace_id: string }>(WORKSPACES_WITH_EVENTS);
     let deleted = 0;
     for (const { workspace_id } of rows) {
-      const result = await this.pool.query('DELETE FROM analytics_event_rows WHERE workspace_id = $1 AND time < $2', [workspace_id, before]);
+      const result = await this.pool.query('DELETE FROM analytics_event_rows WHERE workspace_key = $1 AND workspace_id = $2 AND time < $3', [
+        workspaceKey(workspace_id).toString(),
+        workspace_id,
+        before,
+      ]);
       deleted += result.rowCount ?? 0;
     }
     return deleted;

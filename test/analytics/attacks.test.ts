@@ -43,6 +43,8 @@ const ATTACKS: [string, Expect][] = [
   ['SELECT key_id FROM analytics_event_dims', 'invalid_analytics_table'],
   // The event rows alone are read when no dims column is named: still only the caller's.
   ["SELECT request_id, time, workspace_id, spent_credits FROM key_verifications_v1 WHERE workspace_id != ''", 'rows'],
+  // The key PostgreSQL indexes raw events by is no column a query can name.
+  ['SELECT count() FROM key_verifications_v1 WHERE workspace_key != 0', 'invalid_analytics_query'],
   ['SELECT * FROM analytics_per_day', 'invalid_analytics_table'],
   ['SELECT * FROM root_keys', 'invalid_analytics_table'],
   ['SELECT * FROM key_verifications_v1 t JOIN keys k ON 1 = 1', 'invalid_analytics_table'],

@@ -2,14 +2,18 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseQuery } from '../../src/analytics/query/parser.ts';
 import { translate, type Access, type Dialect } from '../../src/analytics/query/translate.ts';
+import { workspaceKey } from '../../src/core/workspaceKey.ts';
 
 function sqlOf(query: string, dialect: Dialect, access: Access = { workspaceId: 'ws_1' }): string {
   return translate(parseQuery(query), { dialect, access, now: Date.UTC(2030, 0, 1), defaultWindowDays: 30, maxRows: 100 }).sql;
 }
 
-/** The stored table a base table reads, from the SQL: `FROM <table> WHERE workspace_id = <first parameter>`. */
+/**
+ * The stored table a base table reads, from the SQL: `FROM <table> WHERE workspace_id = <first parameter>`,
+ * on PostgreSQL's raw events after the workspace's key.
+ */
 function tablesRead(sql: string): string[] {
-  return [...sql.matchAll(/FROM (\w+) WHERE workspace_id = (?:@p1|CAST\(\$1 AS TEXT\))/g)].map((m) => m[1]);
+  return [...sql.matchAll(/FROM (\w+) WHERE (?:workspace_key = -?\d+ AND )?workspace_id = (?:@p1|CAST\(\$1 AS TEXT\))/g)].map((m) => m[1]);
 }
 
 /** Which stored table a raw-event query reads: the event rows alone unless it needs their dims. */
@@ -34,6 +38,17 @@ describe('raw event tables read by a query', () => {
       assert.match(sql, /AND key_space_id IN \(/);
     });
   }
+
+  it("selects PostgreSQL's raw events by the workspace's key as well as its id; rollups and SQLite by the id", () => {
+    const key = workspaceKey('ws_1');
+    for (const query of ['SELECT count() FROM key_verifications_v1', 'SELECT outcome, count() FROM key_verifications_v1 GROUP BY outcome']) {
+      assert.ok(sqlOf(query, 'postgres').includes(`WHERE workspace_key = ${key} AND workspace_id = CAST($1 AS TEXT)`), query);
+      assert.ok(!sqlOf(query, 'sqlite').includes('workspace_key'), query);
+    }
+    const limited = sqlOf('SELECT count() FROM key_verifications_v1', 'postgres', { workspaceId: 'ws_1', keySpaceIds: ['ks_1'] });
+    assert.ok(limited.includes(`FROM analytics_events WHERE workspace_key = ${key} AND workspace_id = CAST($1 AS TEXT) AND key_space_id IN (`));
+    assert.ok(!sqlOf('SELECT count() FROM key_verifications_per_day_v1', 'postgres').includes('workspace_key'));
+  });
 
   it('lists only the columns a query reads, and one when it reads none', () => {
     assert.match(sqlOf('SELECT count() FROM key_verifications_v1', 'postgres'), /\(SELECT time FROM analytics_event_rows WHERE/);

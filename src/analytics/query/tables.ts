@@ -14,6 +14,11 @@ export interface TableSpec {
    * query that uses none of the others.
    */
   rows?: { physical: string; columns: string[] };
+  /**
+   * PostgreSQL indexes these rows by the workspace's key (see core/workspaceKey.ts): the caller's
+   * workspace is then also selected by its key, which the index can use, besides by its id.
+   */
+  postgresWorkspaceKey?: boolean;
 }
 
 const RAW_COLUMNS: TableSpec['columns'] = [
@@ -53,6 +58,7 @@ export const TABLES: Record<string, TableSpec> = {
     physical: 'analytics_events',
     columns: RAW_COLUMNS,
     rows: { physical: 'analytics_event_rows', columns: ['request_id', 'time', 'workspace_id', 'source', 'spent_credits', 'latency'] },
+    postgresWorkspaceKey: true,
   },
   key_verifications_per_minute_v1: { physical: 'analytics_per_minute', granularity: 'minute', columns: rollupColumns('datetime') },
   key_verifications_per_hour_v1: { physical: 'analytics_per_hour', granularity: 'hour', columns: rollupColumns('datetime') },

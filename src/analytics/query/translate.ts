@@ -4,6 +4,7 @@ import { translateCall } from './functions.ts';
 import { tableSpec, type SqlType, type TableSpec } from './tables.ts';
 import { bucketStart } from '../rollup.ts';
 import { parseDateTime, startOf } from './time.ts';
+import { workspaceKey } from '../../core/workspaceKey.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -320,7 +321,10 @@ export class Translator {
    * it. The columns are listed once the whole query is translated (see `finish`): only those it reads.
    */
   private baseTable(spec: TableSpec, used: Set<string>): string {
-    let where = `workspace_id = ${this.param(this.options.access.workspaceId)}`;
+    const workspaceId = this.options.access.workspaceId;
+    let where = `workspace_id = ${this.param(workspaceId)}`;
+    // The key is a number this code computes, written as a literal: a parameter here is bound as text.
+    if (spec.postgresWorkspaceKey && this.dialect === 'postgres') where = `workspace_key = ${workspaceKey(workspaceId)} AND ${where}`;
     const keySpaces = this.options.access.keySpaceIds;
     if (keySpaces !== undefined) {
       where += keySpaces.length === 0 ? ' AND 1 = 0' : ` AND key_space_id IN (${keySpaces.map((k) => this.param(k)).join(', ')})`;
