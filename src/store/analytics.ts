@@ -5,7 +5,8 @@ import { finished } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
 import type { EventColumns } from '../analytics/columns.ts';
 import { decodeBatch, type EventChunk } from '../analytics/chunk.ts';
-import { GRANULARITIES, rollupBatch, sortByRollupKey, type Granularity, type RollupSum } from '../analytics/rollup.ts';
+import { GRANULARITIES, rollupBatch, sortByRollupKey, type BatchRollups, type Granularity, type RollupSum } from '../analytics/rollup.ts';
+import { BinaryCopy } from './copyBinary.ts';
 import type { Backend } from './connection.ts';
 import { analyticsPath } from './sqliteFiles.ts';
 import { PostgresEventDims, SqliteEventDims } from './eventDims.ts';
@@ -253,110 +254,84 @@ class ThreadedWriter implements AnalyticsWriter {
   }
 }
 
-const JSON_TYPES: Record<string, string> = { time: 'bigint', tags: 'text[]', spent_credits: 'bigint', count: 'bigint' };
-
-/**
- * The rollups of a batch in one statement: each table's summed rows go as one JSON parameter. The raw
- * events go before it, by COPY, in the same transaction.
- */
-function postgresRollupSql(): string {
-  const rollupDefs = ROLLUP_COLUMNS.map((c) => `${c} ${JSON_TYPES[c] ?? 'text'}`).join(', ');
-  const parts = Object.values(ROLLUP_TABLES).map(
-    (table, i) => `r${i} AS (${upsertSql(table, `SELECT * FROM json_to_recordset($${i + 1}::json) AS r(${rollupDefs}) WHERE true`).replace(' VALUES SELECT', ' SELECT')})`,
-  );
-  return `WITH ${parts.join(',\n')} SELECT 1`;
-}
-
 /** On PostgreSQL an event row also holds its workspace's key, by which it is indexed (see migration 0010). */
 const POSTGRES_EVENT_ROW_COLUMNS = [...EVENT_ROW_COLUMNS, 'workspace_key'] as const;
 const COPY_RAW = `COPY analytics_event_rows (${POSTGRES_EVENT_ROW_COLUMNS.join(', ')}) FROM STDIN (FORMAT binary)`;
 
-// COPY's binary format: a signature, a flags word and an empty header extension; each row its field count
-// and each field its length and bytes (big-endian); -1 where the field count would be ends the data.
-const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
-const COPY_HEADER = COPY_SIGNATURE.length + 8;
-const FIELDS = POSTGRES_EVENT_ROW_COLUMNS.length;
-// A row's bytes besides its two strings: the field count, the lengths and five eight-byte numbers.
-const ROW_FIXED = 2 + FIELDS * 4 + 5 * 8;
-const TWO_32 = 4_294_967_296;
-
 /**
- * The batch's event rows in COPY's binary format, in the order of POSTGRES_EVENT_ROW_COLUMNS, written byte by byte
- * into one buffer; `dims` holds each event's dims id. Binary spares both sides the numbers' text: the
- * writer thread formatted a latency like 0.04231 into seventeen digits and PostgreSQL parsed them back
- * (together a third of the writer thread's CPU per event, and strtod a tenth of PostgreSQL's COPY).
+ * The batch's event rows in COPY's binary format, in the order of POSTGRES_EVENT_ROW_COLUMNS; `dims` holds
+ * each event's dims id. Binary spares both sides the numbers' text: formatting them was a third of the
+ * writer thread's CPU per event, and parsing them a tenth of PostgreSQL's COPY.
  */
 export function copyRows(c: EventColumns, dims: Float64Array): Buffer {
   const n = c.time.length;
   // A batch's events share a few workspaces: each is encoded, and its key computed, once.
   const workspaces = new Map<string, { text: Buffer; key: Buffer }>();
-  let out = Buffer.allocUnsafe(COPY_HEADER + n * (ROW_FIXED + 64) + 2);
-  let view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  let at = 0;
-  const ensure = (bytes: number) => {
-    if (at + bytes <= out.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(out.length * 2, at + bytes));
-    out.copy(grown, 0, 0, at);
-    out = grown;
-    view = new DataView(out.buffer, out.byteOffset, out.byteLength);
-  };
-  const int8 = (value: number) => {
-    view.setInt32(at, 8);
-    const high = Math.floor(value / TWO_32);
-    view.setInt32(at + 4, high);
-    view.setUint32(at + 8, value - high * TWO_32);
-    at += 12;
-  };
-  /** A string as UTF-8 with its length before it; ids this server makes are ASCII, copied by a plain loop. */
-  const text = (value: string) => {
-    const length = value.length;
-    ensure(4 + length + 2 + ROW_FIXED);
-    let i = 0;
-    for (; i < length; i++) {
-      const code = value.charCodeAt(i);
-      if (code > 0x7f) break;
-      out[at + 4 + i] = code;
-    }
-    if (i < length) {
-      const bytes = Buffer.from(value, 'utf8');
-      ensure(4 + bytes.length + 2 + ROW_FIXED);
-      bytes.copy(out, at + 4);
-      view.setInt32(at, bytes.length);
-      at += 4 + bytes.length;
-    } else {
-      view.setInt32(at, length);
-      at += 4 + length;
-    }
-  };
-  COPY_SIGNATURE.copy(out, 0);
-  view.setInt32(COPY_SIGNATURE.length, 0);
-  view.setInt32(COPY_SIGNATURE.length + 4, 0);
-  at = COPY_HEADER;
+  const copy = new BinaryCopy(n * 120);
   for (let i = 0; i < n; i++) {
-    ensure(ROW_FIXED + 2);
-    view.setInt16(at, FIELDS);
-    at += 2;
-    text(c.requestId[i]);
-    int8(c.time[i]);
-    let workspace = workspaces.get(c.workspaceId[i]);
-    if (workspace === undefined) {
-      const id = c.workspaceId[i];
-      workspaces.set(id, (workspace = { text: Buffer.from(id, 'utf8'), key: workspaceKeyBytes(id) }));
-    }
-    ensure(4 + workspace.text.length + ROW_FIXED);
-    view.setInt32(at, workspace.text.length);
-    at += 4 + workspace.text.copy(out, at + 4);
-    int8(dims[i]);
-    int8(c.spentCredits[i]);
-    view.setInt32(at, 8);
-    view.setFloat64(at + 4, c.latency[i]);
-    at += 12;
-    view.setInt32(at, 8);
-    at += 4 + workspace.key.copy(out, at + 4);
+    const id = c.workspaceId[i];
+    let workspace = workspaces.get(id);
+    if (workspace === undefined) workspaces.set(id, (workspace = { text: Buffer.from(id, 'utf8'), key: workspaceKeyBytes(id) }));
+    copy.row(POSTGRES_EVENT_ROW_COLUMNS.length);
+    copy.text(c.requestId[i]);
+    copy.int8(c.time[i]);
+    copy.bytes(workspace.text);
+    copy.int8(dims[i]);
+    copy.int8(c.spentCredits[i]);
+    copy.float8(c.latency[i]);
+    copy.bytes(workspace.key);
   }
-  ensure(2);
-  view.setInt16(at, -1);
-  return out.subarray(0, at + 2);
+  return copy.finish();
+}
+
+/**
+ * A batch's rollup rows wait in a temporary table, emptied at commit, for the upserts that add them to
+ * the rollup tables. They arrive by binary COPY: as one JSON parameter per table, PostgreSQL spent a
+ * third of the rollups' CPU parsing them. Created, if missing, at the start of every batch's transaction,
+ * so that a new connection, or a pooler that hands out a server connection per transaction, finds it.
+ */
+const ROLLUP_BATCH = 'pg_temp.analytics_rollup_batch';
+const CREATE_ROLLUP_BATCH = `CREATE TEMP TABLE IF NOT EXISTS analytics_rollup_batch (
+  seq bigint NOT NULL, granularity smallint NOT NULL, workspace_id text NOT NULL, identity_id text NOT NULL, time bigint NOT NULL,
+  key_space_id text NOT NULL, key_id text NOT NULL, external_id text NOT NULL, outcome text NOT NULL, tags text[] NOT NULL,
+  count bigint NOT NULL, spent_credits bigint NOT NULL) ON COMMIT DELETE ROWS`;
+const COPY_ROLLUPS = `COPY ${ROLLUP_BATCH} (seq, granularity, ${ROLLUP_COLUMNS.join(', ')}) FROM STDIN (FORMAT binary)`;
+
+/**
+ * Every rollup table's upsert in one statement, each from its granularity's rows, in the order they were
+ * copied (sorted by rollup key, so two nodes never lock shared rows in opposite orders).
+ */
+function postgresRollupSql(): string {
+  const parts = GRANULARITIES.map(
+    (g, i) =>
+      `r${i} AS (${upsertSql(ROLLUP_TABLES[g], `SELECT ${ROLLUP_COLUMNS.join(', ')} FROM ${ROLLUP_BATCH} WHERE granularity = ${i} ORDER BY seq`).replace(' VALUES SELECT', ' SELECT')})`,
+  );
+  return `WITH ${parts.join(',\n')} SELECT 1`;
+}
+
+/** The batch's rollup rows for COPY_ROLLUPS, sorted by rollup key within each granularity. */
+function copyRollups(c: EventColumns, rollups: BatchRollups): Buffer {
+  const copy = new BinaryCopy();
+  let seq = 0;
+  GRANULARITIES.forEach((g, granularity) => {
+    for (const sum of sortByRollupKey(c, rollups[g])) {
+      const i = sum.at;
+      copy.row(2 + ROLLUP_COLUMNS.length);
+      copy.int8(seq++);
+      copy.int2(granularity);
+      copy.text(c.workspaceId[i]);
+      copy.text(c.identityId[i]);
+      copy.int8(sum.time);
+      copy.text(c.keySpaceId[i]);
+      copy.text(c.keyId[i]);
+      copy.text(c.externalId[i]);
+      copy.text(c.outcome[i]);
+      copy.textArray(sum.tags);
+      copy.int8(sum.count);
+      copy.int8(sum.spent);
+    }
+  });
+  return copy.finish();
 }
 
 export class PostgresAnalyticsWriter implements AnalyticsWriter {
@@ -372,28 +347,23 @@ export class PostgresAnalyticsWriter implements AnalyticsWriter {
   /** Writes a batch given as columns, as the writer thread receives it. Returns how many events it held. */
   async writeColumns(c: EventColumns): Promise<number> {
     if (c.time.length === 0) return 0;
-    const perTable = new Map<Granularity, Record<string, unknown>[]>(Object.keys(ROLLUP_TABLES).map((g) => [g as Granularity, []]));
-    const rollups = rollupBatch(c);
-    for (const g of GRANULARITIES) {
-      for (const sum of sortByRollupKey(c, rollups[g])) {
-        const values: unknown[] = new Array(ROLLUP_COLUMNS.length);
-        fillRollup(values, 0, c, sum, sum.tags);
-        const obj: Record<string, unknown> = {};
-        ROLLUP_COLUMNS.forEach((column, i) => (obj[column] = values[i]));
-        perTable.get(g)!.push(obj);
-      }
-    }
-    // COPY takes the raw rows at a fraction of the server's CPU an INSERT of the same rows costs (the
-    // events of a batch are most of its work); raw rows and rollups commit together or not at all.
+    const rollups = copyRollups(c, rollupBatch(c));
     const rows = copyRows(c, await this.dims.idsOf(this.pool, c));
     const client = await this.pool.connect();
     let broken = false;
+    // COPY takes the raw rows at a fraction of the server's CPU an INSERT of the same rows costs (the
+    // events of a batch are most of its work); raw rows and rollups commit together or not at all.
+    const copy = async (sql: string, data: Buffer) => {
+      const stream = client.query(copyFrom(sql));
+      stream.end(data);
+      await finished(stream);
+    };
     try {
       await client.query('BEGIN');
-      const copy = client.query(copyFrom(COPY_RAW));
-      copy.end(rows);
-      await finished(copy);
-      await client.query(this.rollupSql, [...perTable.values()].map((rows) => JSON.stringify(rows)));
+      await client.query(CREATE_ROLLUP_BATCH);
+      await copy(COPY_RAW, rows);
+      await copy(COPY_ROLLUPS, rollups);
+      await client.query(this.rollupSql);
       await client.query('COMMIT');
     } catch (err) {
       await client.query('ROLLBACK').catch(() => (broken = true));
