@@ -167,6 +167,9 @@ export function decodeChunk(s: SerializedChunk): EventColumns {
   // Structured cloning delivers a plain Uint8Array; a Buffer view of it decodes UTF-8 natively.
   const ids = Buffer.from(s.requestIds.buffer, s.requestIds.byteOffset, s.requestIds.byteLength);
   let tag = 0;
+  // Events with one tag share one array per tag: most verifications send the same tag or two, and an array
+  // per event was garbage for the writer thread. Nothing downstream changes a tags array.
+  const single = new Map<number, string[]>();
   for (let i = 0; i < n; i++) {
     c.requestId[i] = ids.toString('utf8', i === 0 ? 0 : requestIdEnds[i - 1], requestIdEnds[i]);
     c.time[i] = numbers[i * 3];
@@ -182,7 +185,12 @@ export function decodeChunk(s: SerializedChunk): EventColumns {
     c.nodeId[i] = strings[refs[r + NODE]];
     const count = tagCounts[i];
     if (count === 0) c.tags[i] = NO_TAGS;
-    else {
+    else if (count === 1) {
+      const ref = tagRefs[tag++];
+      let tags = single.get(ref);
+      if (tags === undefined) single.set(ref, (tags = [strings[ref]]));
+      c.tags[i] = tags;
+    } else {
       const tags = new Array<string>(count);
       for (let t = 0; t < count; t++) tags[t] = strings[tagRefs[tag++]];
       c.tags[i] = tags;

@@ -67,7 +67,7 @@ describe('PostgreSQL event rows keyed by workspace', async () => {
     const indexes = await pool.query<{ indexdef: string }>(`select indexdef from pg_indexes where schemaname = $1 and tablename = 'analytics_event_rows'`, [schema]);
     assert.deepEqual(
       indexes.rows.map((r) => r.indexdef.replace(`${schema}.`, '')),
-      ['CREATE INDEX analytics_event_rows_key_time ON analytics_event_rows USING btree (workspace_key, "time") WITH (deduplicate_items=off)'],
+      ['CREATE INDEX analytics_event_rows_key_time ON analytics_event_rows USING btree (workspace_key, "time") INCLUDE (workspace_id) WITH (deduplicate_items=off)'],
     );
   });
 });

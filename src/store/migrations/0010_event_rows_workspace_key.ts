@@ -14,8 +14,14 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`alter table analytics_event_rows add column workspace_key bigint`.execute(db);
   await sql.raw(`update analytics_event_rows set workspace_key = ${workspaceKeySql('workspace_id')}`).execute(db);
   await sql`alter table analytics_event_rows alter column workspace_key set not null`.execute(db);
-  await sql`create index analytics_event_rows_key_time on analytics_event_rows (workspace_key, time) with (deduplicate_items = off)`.execute(db);
+  // The workspace id rides along in the index: a query counts or sums by (key, time) and checks the id
+  // without reading the table (a count over 1M of 11M events: 883 ms from the table, 152 ms from the index).
+  await sql`create index analytics_event_rows_key_time on analytics_event_rows (workspace_key, time) include (workspace_id)
+    with (deduplicate_items = off)`.execute(db);
   await sql`drop index analytics_event_rows_ws_time`.execute(db);
+  // The key follows from the id: without this the planner multiplies their selectivities and, for a large
+  // workspace, takes a table scan for the cheaper plan.
+  await sql`create statistics analytics_event_rows_workspace (dependencies) on workspace_key, workspace_id from analytics_event_rows`.execute(db);
   await sql`create or replace view analytics_events as
     select r.request_id as request_id, r.time as time, r.workspace_id as workspace_id, d.key_space_id as key_space_id,
       d.key_id as key_id, d.identity_id as identity_id, d.external_id as external_id, d.outcome as outcome,
