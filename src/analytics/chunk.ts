@@ -1,4 +1,4 @@
-import { concatColumns, emptyColumns, type EventColumns } from './columns.ts';
+import { emptyColumns, type EventColumns } from './columns.ts';
 import type { VerificationEvent } from './types.ts';
 
 /** Events per chunk, at most: a chunk is also the part in which a batch travels to the writer thread. */
@@ -161,39 +161,46 @@ export class EventChunk {
 
 /** The events of a chunk, one array per field. */
 export function decodeChunk(s: SerializedChunk): EventColumns {
-  const n = s.count;
-  const c = emptyColumns(n);
-  const { strings, numbers, refs, tagCounts, tagRefs, requestIdEnds } = s;
-  // Structured cloning delivers a plain Uint8Array; a Buffer view of it decodes UTF-8 natively.
-  const ids = Buffer.from(s.requestIds.buffer, s.requestIds.byteOffset, s.requestIds.byteLength);
-  let tag = 0;
+  return decodeChunks([s]);
+}
+
+/** The events of chunks, in order, one array per field: decoded straight into the batch's arrays. */
+export function decodeChunks(parts: SerializedChunk[]): EventColumns {
+  const c = emptyColumns(parts.reduce((n, s) => n + s.count, 0));
   // Events with one tag share one array per tag: most verifications send the same tag or two, and an array
   // per event was garbage for the writer thread. Nothing downstream changes a tags array.
-  const single = new Map<number, string[]>();
-  for (let i = 0; i < n; i++) {
-    c.requestId[i] = ids.toString('utf8', i === 0 ? 0 : requestIdEnds[i - 1], requestIdEnds[i]);
-    c.time[i] = numbers[i * 3];
-    c.latency[i] = numbers[i * 3 + 1];
-    c.spentCredits[i] = numbers[i * 3 + 2];
-    const r = i * REFS;
-    c.workspaceId[i] = strings[refs[r + WORKSPACE]];
-    c.keySpaceId[i] = strings[refs[r + KEYSPACE]];
-    c.keyId[i] = strings[refs[r + KEY]];
-    c.identityId[i] = strings[refs[r + IDENTITY]];
-    c.externalId[i] = strings[refs[r + EXTERNAL]];
-    c.outcome[i] = strings[refs[r + OUTCOME]];
-    c.nodeId[i] = strings[refs[r + NODE]];
-    const count = tagCounts[i];
-    if (count === 0) c.tags[i] = NO_TAGS;
-    else if (count === 1) {
-      const ref = tagRefs[tag++];
-      let tags = single.get(ref);
-      if (tags === undefined) single.set(ref, (tags = [strings[ref]]));
-      c.tags[i] = tags;
-    } else {
-      const tags = new Array<string>(count);
-      for (let t = 0; t < count; t++) tags[t] = strings[tagRefs[tag++]];
-      c.tags[i] = tags;
+  const single = new Map<string, string[]>();
+  let at = 0;
+  for (const s of parts) {
+    const { count: n, strings, numbers, refs, tagCounts, tagRefs, requestIdEnds } = s;
+    // Structured cloning delivers a plain Uint8Array; a Buffer view of it decodes UTF-8 natively.
+    const ids = Buffer.from(s.requestIds.buffer, s.requestIds.byteOffset, s.requestIds.byteLength);
+    let tag = 0;
+    for (let i = 0; i < n; i++, at++) {
+      c.requestId[at] = ids.toString('utf8', i === 0 ? 0 : requestIdEnds[i - 1], requestIdEnds[i]);
+      c.time[at] = numbers[i * 3];
+      c.latency[at] = numbers[i * 3 + 1];
+      c.spentCredits[at] = numbers[i * 3 + 2];
+      const r = i * REFS;
+      c.workspaceId[at] = strings[refs[r + WORKSPACE]];
+      c.keySpaceId[at] = strings[refs[r + KEYSPACE]];
+      c.keyId[at] = strings[refs[r + KEY]];
+      c.identityId[at] = strings[refs[r + IDENTITY]];
+      c.externalId[at] = strings[refs[r + EXTERNAL]];
+      c.outcome[at] = strings[refs[r + OUTCOME]];
+      c.nodeId[at] = strings[refs[r + NODE]];
+      const count = tagCounts[i];
+      if (count === 0) c.tags[at] = NO_TAGS;
+      else if (count === 1) {
+        const value = strings[tagRefs[tag++]];
+        let tags = single.get(value);
+        if (tags === undefined) single.set(value, (tags = [value]));
+        c.tags[at] = tags;
+      } else {
+        const tags = new Array<string>(count);
+        for (let t = 0; t < count; t++) tags[t] = strings[tagRefs[tag++]];
+        c.tags[at] = tags;
+      }
     }
   }
   return c;
@@ -201,7 +208,7 @@ export function decodeChunk(s: SerializedChunk): EventColumns {
 
 /** The events of a batch, given as the chunks it was buffered in, one array per field. */
 export function decodeBatch(batch: EventChunk[]): EventColumns {
-  return concatColumns(batch.map((chunk) => chunk.toColumns()));
+  return decodeChunks(batch.map((chunk) => chunk.serialize()));
 }
 
 /** Events encoded into chunks of at most `perChunk`. */

@@ -22,11 +22,3 @@ export function emptyColumns(n: number): EventColumns {
     spentCredits: new Array(n), latency: new Array(n),
   };
 }
-
-/** One batch out of the parts it travelled in. */
-export function concatColumns(parts: EventColumns[]): EventColumns {
-  if (parts.length === 1) return parts[0];
-  const out = {} as Record<keyof EventColumns, unknown[]>;
-  for (const field of Object.keys(parts[0]) as (keyof EventColumns)[]) out[field] = ([] as unknown[]).concat(...parts.map((p) => p[field]));
-  return out as unknown as EventColumns;
-}

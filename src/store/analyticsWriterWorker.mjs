@@ -20,8 +20,7 @@ register();
 const require = createRequire(import.meta.url);
 const { SqliteAnalyticsWriter, PostgresAnalyticsWriter } = await import('./analytics.ts');
 const { postgresPool } = await import('./connection.ts');
-const { concatColumns } = await import('../analytics/columns.ts');
-const { decodeChunk } = await import('../analytics/chunk.ts');
+const { decodeChunks } = await import('../analytics/chunk.ts');
 
 function openWriter(target) {
   // A dropped connection is replaced on the next batch; the batch itself reports its error.
@@ -41,14 +40,14 @@ function openWriter(target) {
 
 const writer = openWriter(workerData);
 
-// The chunks of the batches being received, by batch (see ThreadedWriter.write); a batch is written in
-// one transaction once its last part is in.
+// The chunks of the batches being received, by batch (see ThreadedWriter.write); a batch is decoded and
+// written in one transaction once its last part is in.
 const parts = new Map();
 
 parentPort.on('message', async ({ id, op, batch, chunk, before }) => {
   if (op === 'part') {
     if (!parts.has(batch)) parts.set(batch, []);
-    parts.get(batch).push(decodeChunk(chunk));
+    parts.get(batch).push(chunk);
     return;
   }
   try {
@@ -57,7 +56,7 @@ parentPort.on('message', async ({ id, op, batch, chunk, before }) => {
       const received = parts.get(batch);
       parts.delete(batch);
       if (!received) throw new Error(`batch ${batch} arrived without its events`);
-      result = await writer.writeColumns(concatColumns(received));
+      result = await writer.writeColumns(decodeChunks(received));
     } else if (op === 'prune') {
       result = await writer.pruneRaw(before);
     } else {
