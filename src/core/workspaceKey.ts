@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
  * big-endian integer. PostgreSQL indexes raw events by (workspace key, time) rather than (workspace id,
  * time): a fixed-width key costs the index insert of every event less than a text comparison does. Two
  * workspaces may share a key; every query also compares the workspace id itself, so a shared key only
- * means reading the other's rows to discard them. The same number in SQL: see WORKSPACE_KEY_SQL.
+ * means reading the other's rows to discard them. The same number in SQL: see workspaceKeySql.
  */
 export function workspaceKeyBytes(workspaceId: string): Buffer {
   return createHash('md5').update(workspaceId, 'utf8').digest().subarray(0, 8);

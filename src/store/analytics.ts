@@ -76,7 +76,6 @@ const SQLITE_ROWS_PER_INSERT = 50;
 
 const EMPTY_TAGS = '[]';
 
-
 export class SqliteAnalyticsWriter implements AnalyticsWriter {
   private readonly insertRaw: SqliteDatabase.Statement;
   private readonly insertRawMany: SqliteDatabase.Statement;
@@ -263,7 +262,7 @@ const COPY_RAW = `COPY analytics_event_rows (${POSTGRES_EVENT_ROW_COLUMNS.join('
  * each event's dims id. Binary spares both sides the numbers' text: formatting them was half of the writer
  * thread's CPU per event, and parsing them about a tenth of the database's.
  */
-export function copyRows(c: EventColumns, dims: Float64Array): Buffer {
+function copyRows(c: EventColumns, dims: Float64Array): Buffer {
   const n = c.time.length;
   // A batch's events share a few workspaces: each is encoded, and its key computed, once.
   const workspaces = new Map<string, { text: Buffer; key: Buffer }>();

@@ -133,9 +133,9 @@ export class PostgresEventDims {
       const unknown = [...fresh.keys()];
       try {
         const records = JSON.stringify(
-          [...fresh.values()].map((at, n) => {
+          [...fresh.values()].map((at, index) => {
             const values = dimValues(c, at, c.tags[at]);
-            const record: Record<string, unknown> = { n };
+            const record: Record<string, unknown> = { n: index };
             DIM_COLUMNS.forEach((column, k) => (record[column] = values[k]));
             return record;
           }),
