@@ -232,7 +232,7 @@ const STAGING_COLUMNS = `request_id text, time bigint, workspace_id text, key_sp
   external_id text, outcome text, region text, spent_credits bigint, latency double precision`;
 // What events share is kept in a dims table: seeded events go through a staging table into it and the event rows.
 const SQLITE_FROM_STAGING = `${moveRawEventsSql('temp.staging', ANALYTICS_SCHEMA, 'sqlite').join(';\n')}; DELETE FROM temp.staging;`;
-const POSTGRES_FROM_STAGING = [...moveRawEventsSql('bench_staging', undefined, 'postgres', true), 'TRUNCATE bench_staging'];
+const POSTGRES_FROM_STAGING = [...moveRawEventsSql('bench_staging', undefined, 'postgres', 'packs'), 'TRUNCATE bench_staging'];
 
 function rollupInsert(table: string, bucket: string, ws: string): string {
   return `INSERT INTO ${table} (workspace_id, identity_id, time, key_space_id, key_id, external_id, outcome, tags, count, spent_credits)

@@ -12,6 +12,7 @@ import { analyticsPath } from './sqliteFiles.ts';
 import { PostgresEventDims, SqliteEventDims } from './eventDims.ts';
 import { ROLLUP_TABLES } from './migrations/0005_analytics.ts';
 import { workspaceKey, workspaceKeyBytes } from '../core/workspaceKey.ts';
+import { PACKED_COLUMNS, PACK_EVENTS } from './migrations/0011_event_packs.ts';
 
 /** An event row's columns; the rest of the event is in its dims row (see 0007_analytics_dims.ts). */
 const EVENT_ROW_COLUMNS = ['request_id', 'time', 'workspace_id', 'dims', 'spent_credits', 'latency'] as const;
@@ -253,32 +254,47 @@ class ThreadedWriter implements AnalyticsWriter {
   }
 }
 
-/** On PostgreSQL an event row also holds its workspace's key, by which it is indexed (see migration 0010). */
-const POSTGRES_EVENT_ROW_COLUMNS = [...EVENT_ROW_COLUMNS, 'workspace_key'] as const;
-const COPY_RAW = `COPY analytics_event_rows (${POSTGRES_EVENT_ROW_COLUMNS.join(', ')}) FROM STDIN (FORMAT binary)`;
+const COPY_PACKS = `COPY analytics_event_packs (workspace_key, workspace_id, first_time, last_time, ${PACKED_COLUMNS.map(([pack]) => pack).join(', ')}) FROM STDIN (FORMAT binary)`;
 
 /**
- * The batch's event rows in COPY's binary format, in the order of POSTGRES_EVENT_ROW_COLUMNS; `dims` holds
- * each event's dims id. Binary spares both sides the numbers' text: formatting them was half of the writer
- * thread's CPU per event, and parsing them about a tenth of the database's.
+ * The batch's events as packs (see migration 0011) in COPY's binary format: per workspace, in the order
+ * recorded, PACK_EVENTS to a pack; `dims` holds each event's dims id. Binary spares both sides the
+ * numbers' text: formatting them was half of the writer thread's CPU per event, and parsing them about a
+ * tenth of the database's.
  */
-function copyRows(c: EventColumns, dims: Float64Array): Buffer {
+function copyPacks(c: EventColumns, dims: Float64Array): Buffer {
   const n = c.time.length;
   // A batch's events share a few workspaces: each is encoded, and its key computed, once.
-  const workspaces = new Map<string, { text: Buffer; key: Buffer }>();
-  const copy = new BinaryCopy(n * 120);
+  const byWorkspace = new Map<string, number[]>();
   for (let i = 0; i < n; i++) {
-    const id = c.workspaceId[i];
-    let workspace = workspaces.get(id);
-    if (workspace === undefined) workspaces.set(id, (workspace = { text: Buffer.from(id, 'utf8'), key: workspaceKeyBytes(id) }));
-    copy.row(POSTGRES_EVENT_ROW_COLUMNS.length);
-    copy.text(c.requestId[i]);
-    copy.int8(c.time[i]);
-    copy.bytes(workspace.text);
-    copy.int8(dims[i]);
-    copy.int8(c.spentCredits[i]);
-    copy.float8(c.latency[i]);
-    copy.bytes(workspace.key);
+    const events = byWorkspace.get(c.workspaceId[i]);
+    if (events === undefined) byWorkspace.set(c.workspaceId[i], [i]);
+    else events.push(i);
+  }
+  const copy = new BinaryCopy(n * 70);
+  for (const [id, events] of byWorkspace) {
+    const text = Buffer.from(id, 'utf8');
+    const key = workspaceKeyBytes(id);
+    for (let from = 0; from < events.length; from += PACK_EVENTS) {
+      const at = events.slice(from, from + PACK_EVENTS);
+      let first = Infinity;
+      let last = -Infinity;
+      for (const i of at) {
+        const time = c.time[i];
+        if (time < first) first = time;
+        if (time > last) last = time;
+      }
+      copy.row(4 + PACKED_COLUMNS.length);
+      copy.bytes(key);
+      copy.bytes(text);
+      copy.int8(first);
+      copy.int8(last);
+      copy.textArrayAt(c.requestId, at);
+      copy.int8ArrayAt(c.time, at);
+      copy.int8ArrayAt(dims, at);
+      copy.int8ArrayAt(c.spentCredits, at);
+      copy.float8ArrayAt(c.latency, at);
+    }
   }
   return copy.finish();
 }
@@ -333,6 +349,26 @@ function copyRollups(c: EventColumns, rollups: BatchRollups): Buffer {
   return copy.finish();
 }
 
+/**
+ * Deletes a workspace's events older than $3: packs wholly older go, and a pack that straddles the
+ * cutoff keeps its newer events. Returns how many events were removed.
+ */
+const PRUNE_PACKS = (() => {
+  const where = 'workspace_key = $1 AND workspace_id = $2';
+  const arrays = PACKED_COLUMNS.map(([pack]) => pack).join(', ');
+  const fields = PACKED_COLUMNS.map(([, column]) => column).join(', ');
+  const kept = PACKED_COLUMNS.map(([, column]) => `array_agg(u.${column} ORDER BY u.o)`).join(', ');
+  return `WITH deleted AS (DELETE FROM analytics_event_packs WHERE ${where} AND last_time < $3 RETURNING cardinality(times) AS removed),
+    straddling AS (SELECT ctid AS pack, cardinality(times) AS n FROM analytics_event_packs WHERE ${where} AND first_time < $3 AND last_time >= $3 FOR UPDATE),
+    trimmed AS (
+      UPDATE analytics_event_packs p SET (${arrays}, first_time) = (
+        SELECT ${kept}, min(u.time)
+        FROM unnest(${PACKED_COLUMNS.map(([pack]) => `p.${pack}`).join(', ')}) WITH ORDINALITY AS u(${fields}, o) WHERE u.time >= $3)
+      FROM straddling s WHERE p.ctid = s.pack
+      RETURNING s.n - cardinality(p.times) AS removed)
+    SELECT ((SELECT coalesce(sum(removed), 0) FROM deleted) + (SELECT coalesce(sum(removed), 0) FROM trimmed))::text AS removed`;
+})();
+
 export class PostgresAnalyticsWriter implements AnalyticsWriter {
   private readonly rollupSql = postgresRollupSql();
   private readonly dims = new PostgresEventDims();
@@ -347,11 +383,11 @@ export class PostgresAnalyticsWriter implements AnalyticsWriter {
   async writeColumns(c: EventColumns): Promise<number> {
     if (c.time.length === 0) return 0;
     const rollups = copyRollups(c, rollupBatch(c));
-    const rows = copyRows(c, await this.dims.idsOf(this.pool, c));
+    const packs = copyPacks(c, await this.dims.idsOf(this.pool, c));
     const client = await this.pool.connect();
     let broken = false;
-    // COPY takes the raw rows at a fraction of the server's CPU an INSERT of the same rows costs (the
-    // events of a batch are most of its work); raw rows and rollups commit together or not at all.
+    // COPY takes the packs at a fraction of the server's CPU an INSERT of the same rows costs; the events
+    // and the rollups commit together or not at all.
     const copy = async (sql: string, data: Buffer) => {
       const stream = client.query(copyFrom(sql));
       stream.end(data);
@@ -360,7 +396,7 @@ export class PostgresAnalyticsWriter implements AnalyticsWriter {
     try {
       await client.query('BEGIN');
       await client.query(CREATE_ROLLUP_BATCH);
-      await copy(COPY_RAW, rows);
+      await copy(COPY_PACKS, packs);
       await copy(COPY_ROLLUPS, rollups);
       await client.query(this.rollupSql);
       await client.query('COMMIT');
@@ -381,12 +417,8 @@ export class PostgresAnalyticsWriter implements AnalyticsWriter {
     const { rows } = await this.pool.query<{ workspace_id: string }>(WORKSPACES_WITH_EVENTS);
     let deleted = 0;
     for (const { workspace_id } of rows) {
-      const result = await this.pool.query('DELETE FROM analytics_event_rows WHERE workspace_key = $1 AND workspace_id = $2 AND time < $3', [
-        workspaceKey(workspace_id).toString(),
-        workspace_id,
-        before,
-      ]);
-      deleted += result.rowCount ?? 0;
+      const result = await this.pool.query<{ removed: string }>(PRUNE_PACKS, [workspaceKey(workspace_id).toString(), workspace_id, before]);
+      deleted += Number(result.rows[0].removed);
     }
     return deleted;
   }

@@ -76,21 +76,74 @@ export class BinaryCopy {
 
   /** A text[] field: one dimension from 1, no nulls (an empty array has no dimension). */
   textArray(values: string[]): void {
+    const start = this.arrayStart(TEXT_OID, values.length);
+    let at = this.at;
+    for (const value of values) at = this.writeText(value, at);
+    this.arrayEnd(start, at);
+  }
+
+  /** A text[] field of `values[at[0]], values[at[1]], ...`. */
+  textArrayAt(values: ArrayLike<string>, at: ArrayLike<number>): void {
+    const start = this.arrayStart(TEXT_OID, at.length);
+    let end = this.at;
+    for (let k = 0; k < at.length; k++) end = this.writeText(values[at[k]], end);
+    this.arrayEnd(start, end);
+  }
+
+  /** A bigint[] field of `values[at[0]], values[at[1]], ...`; each must be a safe integer. */
+  int8ArrayAt(values: ArrayLike<number>, at: ArrayLike<number>): void {
+    const start = this.arrayStart(INT8_OID, at.length);
+    this.ensure(at.length * 12);
+    const view = this.view;
+    let end = this.at;
+    for (let k = 0; k < at.length; k++) {
+      const value = values[at[k]];
+      const high = Math.floor(value / TWO_32);
+      view.setInt32(end, 8);
+      view.setInt32(end + 4, high);
+      view.setUint32(end + 8, value - high * TWO_32);
+      end += 12;
+    }
+    this.arrayEnd(start, end);
+  }
+
+  /** A double precision[] field of `values[at[0]], values[at[1]], ...`. */
+  float8ArrayAt(values: ArrayLike<number>, at: ArrayLike<number>): void {
+    const start = this.arrayStart(FLOAT8_OID, at.length);
+    this.ensure(at.length * 12);
+    const view = this.view;
+    let end = this.at;
+    for (let k = 0; k < at.length; k++) {
+      view.setInt32(end, 8);
+      view.setFloat64(end + 4, values[at[k]]);
+      end += 12;
+    }
+    this.arrayEnd(start, end);
+  }
+
+  /**
+   * Writes an array field's header (its length is filled in by arrayEnd) and leaves `at` at its first
+   * element; returns where the field starts.
+   */
+  private arrayStart(oid: number, count: number): number {
     const start = this.at;
     this.ensure(4 + 20);
     const view = this.view;
-    view.setInt32(start + 4, values.length === 0 ? 0 : 1);
+    view.setInt32(start + 4, count === 0 ? 0 : 1);
     view.setInt32(start + 8, 0);
-    view.setInt32(start + 12, TEXT_OID);
-    let at = start + 16;
-    if (values.length > 0) {
-      view.setInt32(at, values.length);
-      view.setInt32(at + 4, 1);
-      at += 8;
-      for (const value of values) at = this.writeText(value, at);
+    view.setInt32(start + 12, oid);
+    this.at = start + 16;
+    if (count > 0) {
+      view.setInt32(start + 16, count);
+      view.setInt32(start + 20, 1);
+      this.at += 8;
     }
-    this.view.setInt32(start, at - start - 4);
-    this.at = at;
+    return start;
+  }
+
+  private arrayEnd(start: number, end: number): void {
+    this.view.setInt32(start, end - start - 4);
+    this.at = end;
   }
 
   /** The COPY data, ended. */
@@ -129,3 +182,5 @@ export class BinaryCopy {
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 const TWO_32 = 4_294_967_296;
 const TEXT_OID = 25;
+const INT8_OID = 20;
+const FLOAT8_OID = 701;

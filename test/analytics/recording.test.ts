@@ -22,6 +22,32 @@ await describeOnBackends(
   'analytics recording',
   (server) => {
     describe('counts', () => {
+      it('counts exactly over time ranges that start and end inside a batch of thousands', async () => {
+        const { workspaceId } = await server().newWorkspace();
+        // 2,500 events a second apart (on PostgreSQL three packs), the newest first.
+        const at = clock.now() - 3_600_000;
+        const times = Array.from({ length: 2_500 }, (_, i) => at - i * 1_000);
+        await record(server(), times.map((time, i) => event(workspaceId, { time, outcome: i % 4 === 0 ? 'RATE_LIMITED' : 'VALID' })));
+        const key = await server().newRootKey(['api.*.read_analytics'], workspaceId);
+        const ranges: [number, number][] = [
+          [at - 2_499_000, at],
+          [at - 1_234_567, at - 345_678],
+          [at - 999_000, at - 999_000],
+          [at - 1_500_500, at - 1_499_500],
+          [at + 1, at + 1_000_000],
+        ];
+        for (const [low, high] of ranges) {
+          const expected = times.filter((t) => t >= low && t <= high);
+          const got = await query(server(), `SELECT count() AS n, min(time) AS first, max(time) AS last FROM key_verifications_v1 WHERE time >= ${low} AND time <= ${high}`, key);
+          assert.deepEqual(got, [{ n: expected.length, first: expected.length ? Math.min(...expected) : null, last: expected.length ? Math.max(...expected) : null }], `${low}..${high}`);
+          const between = await query(server(), `SELECT count() AS n FROM key_verifications_v1 WHERE outcome = 'RATE_LIMITED' AND time BETWEEN ${low} AND ${high}`, key);
+          const limited = times.filter((t, i) => i % 4 === 0 && t >= low && t <= high).length;
+          assert.deepEqual(between, [{ n: limited }], `rate limited ${low}..${high}`);
+        }
+        // Without a time condition, the default window (30 days) holds them all.
+        assert.deepEqual(await query(server(), 'SELECT count() AS n FROM key_verifications_v1', key), [{ n: 2_500 }]);
+      });
+
       it('counts by outcome, identity and tag after a known sequence', async () => {
         const { workspaceId } = await server().newWorkspace();
         const at = clock.now();

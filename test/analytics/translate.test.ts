@@ -56,3 +56,60 @@ describe('raw event tables read by a query', () => {
     assert.match(sqlOf('SELECT count() FROM key_verifications_per_day_v1', 'sqlite'), /\(SELECT time FROM analytics_per_day WHERE/);
   });
 });
+
+/**
+ * PostgreSQL's raw events are read pack by pack: the packs a query reads are bounded by the time
+ * conditions every row it returns must meet, and by nothing else.
+ */
+describe('pack bounds of raw-event queries on PostgreSQL', () => {
+  const NOW = Date.UTC(2030, 0, 1);
+  const bounds = (query: string, dialect: Dialect = 'postgres') => [...sqlOf(query, dialect).matchAll(/pack_(first|last)_time (<=|>=) (-?\d+)/g)].map((m) => m[0]);
+
+  it('takes lower and upper bounds from comparisons and BETWEEN joined by AND, either way round', () => {
+    assert.deepEqual(bounds('SELECT count() FROM key_verifications_v1 WHERE time >= 1000 AND time < 5000'), ['pack_last_time >= 1000', 'pack_first_time <= 5000']);
+    assert.deepEqual(bounds('SELECT count() FROM key_verifications_v1 WHERE 5000 > time AND outcome = \'VALID\' AND 1000 <= time'), ['pack_last_time >= 1000', 'pack_first_time <= 5000']);
+    assert.deepEqual(bounds('SELECT count() FROM key_verifications_v1 WHERE time BETWEEN 1000 AND 5000'), ['pack_last_time >= 1000', 'pack_first_time <= 5000']);
+    assert.deepEqual(bounds('SELECT count() FROM key_verifications_v1 WHERE time = 1234'), ['pack_last_time >= 1234', 'pack_first_time <= 1234']);
+    assert.deepEqual(bounds('SELECT count() FROM key_verifications_v1 WHERE time > 1000 AND time > 3000 AND time < 9000 AND time < 7000'), [
+      'pack_last_time >= 3000',
+      'pack_first_time <= 7000',
+    ]);
+    // Constant expressions are folded; a fraction of a millisecond widens the bound.
+    assert.deepEqual(bounds('SELECT count() FROM key_verifications_v1 WHERE time >= now() - INTERVAL 1 DAY'), [`pack_last_time >= ${NOW - 86_400_000}`]);
+    assert.deepEqual(bounds('SELECT count() FROM key_verifications_v1 WHERE time > 1000.5 AND time < 2000.5'), ['pack_last_time >= 1000', 'pack_first_time <= 2001']);
+  });
+
+  it('takes none from conditions that do not hold for every row returned', () => {
+    for (const where of [
+      "time >= 1000 OR outcome = 'VALID'",
+      'NOT (time < 1000)',
+      'time NOT BETWEEN 1000 AND 5000',
+      'time >= spent_credits',
+      'time != 1000',
+    ]) {
+      // A time condition anywhere turns the default window off.
+      assert.deepEqual(bounds(`SELECT count() FROM key_verifications_v1 WHERE ${where}`), [], where);
+    }
+    // An alias named time is not the column.
+    assert.deepEqual(bounds('SELECT time - 5000 AS time FROM key_verifications_v1 WHERE time > 1000'), []);
+    // A condition in an outer query on a subquery's column bounds nothing inside it; the one inside does.
+    assert.deepEqual(bounds('SELECT count() FROM (SELECT time FROM key_verifications_v1) WHERE time > 1000'), []);
+    assert.deepEqual(bounds('SELECT count() FROM (SELECT time FROM key_verifications_v1 WHERE time > 1000) WHERE time < 9000'), ['pack_last_time >= 1000']);
+  });
+
+  it('bounds each raw table of a join by its own conditions', () => {
+    const sql = 'SELECT count() FROM key_verifications_v1 a JOIN key_verifications_v1 b ON a.request_id = b.request_id WHERE a.time > 1000 AND b.time < 9000';
+    assert.deepEqual(bounds(sql), ['pack_last_time >= 1000', 'pack_first_time <= 9000']);
+    const text = sqlOf(sql, 'postgres');
+    assert.ok(text.indexOf('pack_last_time >= 1000') < text.indexOf('pack_first_time <= 9000'), 'in the order the tables appear');
+  });
+
+  it('applies the default window to the packs when the query has no time condition', () => {
+    assert.deepEqual(bounds('SELECT count() FROM key_verifications_v1'), [`pack_last_time >= ${NOW - 30 * 86_400_000}`]);
+  });
+
+  it('adds nothing on SQLite or to the rollups', () => {
+    assert.deepEqual(bounds('SELECT count() FROM key_verifications_v1 WHERE time >= 1000', 'sqlite'), []);
+    assert.deepEqual(bounds('SELECT count() FROM key_verifications_per_day_v1 WHERE time >= 1000'), []);
+  });
+});

@@ -22,7 +22,7 @@ describe('PostgreSQL rollup tables', async () => {
       rows.map((r) => [r.relname, r.reloptions]),
       [
         ['analytics_event_dims', null],
-        ['analytics_event_rows', null],
+        ['analytics_event_packs', null],
         ['analytics_per_day', ['fillfactor=50']],
         ['analytics_per_hour', ['fillfactor=50']],
         ['analytics_per_minute', ['fillfactor=50']],

@@ -19,6 +19,11 @@ export interface TableSpec {
    * workspace is then also selected by its key, which the index can use, besides by its id.
    */
   postgresWorkspaceKey?: boolean;
+  /**
+   * PostgreSQL stores these rows in packs of up to a thousand (see migration 0011): the rows' view also
+   * has each pack's time bounds, by which the translator selects the packs a query's times can reach.
+   */
+  postgresPacks?: boolean;
 }
 
 const RAW_COLUMNS: TableSpec['columns'] = [
@@ -59,6 +64,7 @@ export const TABLES: Record<string, TableSpec> = {
     columns: RAW_COLUMNS,
     rows: { physical: 'analytics_event_rows', columns: ['request_id', 'time', 'workspace_id', 'source', 'spent_credits', 'latency'] },
     postgresWorkspaceKey: true,
+    postgresPacks: true,
   },
   key_verifications_per_minute_v1: { physical: 'analytics_per_minute', granularity: 'minute', columns: rollupColumns('datetime') },
   key_verifications_per_hour_v1: { physical: 'analytics_per_hour', granularity: 'hour', columns: rollupColumns('datetime') },

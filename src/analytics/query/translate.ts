@@ -57,6 +57,8 @@ interface Source {
   columns: Column[];
   /** For an allowed table: the names of the columns the query reads from it, filled in as they are resolved. */
   used?: Set<string>;
+  /** For an allowed table: its index in Translator.bases. */
+  base?: number;
 }
 
 /** Name resolution for one query level; lookups fall back to the enclosing level (correlated subqueries). */
@@ -70,6 +72,8 @@ export class Scope {
   /** arrayJoin element columns by the SQL of their array, so repeating an arrayJoin reuses one lateral. */
   readonly arrayJoins = new Map<string, string>();
   clause: 'select' | 'where' | 'other' = 'other';
+  /** The conditions this level's WHERE is a conjunction of: each must hold for every row it returns. */
+  conjuncts?: Set<Expr>;
   /** The CTEs visible here, for subqueries inside expressions. */
   env?: CteEnv;
 
@@ -85,6 +89,18 @@ type CteEnv = Map<string, { sqlName: string; columns: Column[] }>;
 
 const TIME_MARK = '\u0000time:';
 const BASE_MARK = '\u0000base:';
+const PACK_MARK = '\u0000pack:';
+
+/** A base table as the translator reads it; `low`/`high` bound the times of the rows the query keeps. */
+interface Base {
+  spec: TableSpec;
+  used: Set<string>;
+  rows: TableSpec['rows'];
+  low?: number;
+  high?: number;
+}
+
+const FLIPPED: Record<string, string> = { '<': '>', '<=': '>=', '>': '<', '>=': '<=', '=': '=' };
 
 /**
  * Rewrites a parsed query into SQL for one backend. Every name in the output is generated here: each table
@@ -103,7 +119,7 @@ export class Translator {
   private counter = 0;
   private timeFiltered = false;
   /** The allowed tables the query reads, by the index their SQL refers to them with. */
-  private readonly bases: { spec: TableSpec; used: Set<string>; rows: TableSpec['rows'] }[] = [];
+  private readonly bases: Base[] = [];
 
   constructor(readonly options: TranslateOptions) {}
 
@@ -227,7 +243,16 @@ export class Translator {
     let where = '';
     if (s.where) {
       scope.clause = 'where';
+      scope.conjuncts = new Set();
+      const split = (e: Expr): void => {
+        if (e.kind === 'binary' && e.op === 'AND') {
+          split(e.left);
+          split(e.right);
+        } else scope.conjuncts!.add(e);
+      };
+      split(s.where);
       where = ` WHERE ${this.bool(s.where, scope)}`;
+      scope.conjuncts = undefined;
     }
     scope.clause = 'other';
     const groupBy = s.groupBy.length > 0 ? ` GROUP BY ${s.groupBy.map((g) => this.expr(g, scope).sql).join(', ')}` : '';
@@ -269,13 +294,15 @@ export class Translator {
         const spec = tableSpec(item.name);
         if (!spec) throw new QueryError('invalid_table', `table ${item.name} is not one of the analytics tables`);
         const used = new Set<string>();
+        const base = this.baseTable(spec, used);
         scope.sources.push({
           name: item.alias ?? item.name,
           alias,
           columns: spec.columns.map((c) => ({ name: c.name, sql: c.name, type: c.type })),
           used,
+          base: this.bases.length - 1,
         });
-        return `(${this.baseTable(spec, used)}) AS ${quote(alias)}`;
+        return `(${base}) AS ${quote(alias)}`;
       }
       case 'subquery': {
         const inner = this.query(item.query, scope.parent, env);
@@ -332,7 +359,9 @@ export class Translator {
     // The keyspace is a dims column: a caller limited to some APIs always reads the joined view.
     const rows = keySpaces === undefined ? spec.rows : undefined;
     this.bases.push({ spec, used, rows });
-    return `SELECT ${BASE_MARK}${this.bases.length - 1}\u0000 WHERE ${where}${TIME_MARK}${spec.granularity ?? 'raw'}\u0000`;
+    const index = this.bases.length - 1;
+    const packs = spec.postgresPacks && this.dialect === 'postgres' ? `${PACK_MARK}${index}\u0000` : '';
+    return `SELECT ${BASE_MARK}${index}\u0000 WHERE ${where}${TIME_MARK}${spec.granularity ?? 'raw'}\u0000${packs}`;
   }
 
   /** A base table's column list and table, now that the columns the query reads are known. */
@@ -350,7 +379,9 @@ export class Translator {
    * those the SQL uses are bound (constants such as format strings are read at translation time only).
    */
   finish(raw: string): { sql: string; params: unknown[] } {
-    const sql = this.applyTimeWindow(raw).replace(/\u0000base:(\d+)\u0000/g, (_m, i: string) => this.expandBase(Number(i)));
+    const sql = this.applyTimeWindow(raw)
+      .replace(/\u0000pack:(\d+)\u0000/g, (_m, i: string) => this.packBounds(Number(i)))
+      .replace(/\u0000base:(\d+)\u0000/g, (_m, i: string) => this.expandBase(Number(i)));
     const used = new Map<number, number>();
     const params: unknown[] = [];
     const pattern = this.dialect === 'postgres' ? /\$(\d+)/g : /@p(\d+)/g;
@@ -364,6 +395,49 @@ export class Translator {
       return this.dialect === 'postgres' ? `$${next}` : `@p${next}`;
     });
     return { sql: renumbered, params };
+  }
+
+  /**
+   * The packs (see migration 0011) that can hold a base table's rows within its time bounds: those the
+   * query's own conditions imply, else the default window. A pack is read whole, so the row conditions
+   * still apply to its events; this only spares unpacking the packs none of whose events could be kept.
+   */
+  private packBounds(index: number): string {
+    const base = this.bases[index];
+    let low = base.low;
+    if (!this.timeFiltered) low = Math.max(low ?? -Infinity, this.options.now - this.options.defaultWindowDays * 86_400_000);
+    let sql = '';
+    if (low !== undefined && Number.isFinite(low)) sql += ` AND pack_last_time >= ${Math.floor(low)}`;
+    if (base.high !== undefined && Number.isFinite(base.high)) sql += ` AND pack_first_time <= ${Math.ceil(base.high)}`;
+    return sql;
+  }
+
+  /**
+   * Notes a time bound of a packed base table from one of a WHERE's conjuncts: `time <op> constant` (either
+   * way round), where `time` is that table's column at this level. Whatever else the query does, a row it
+   * keeps satisfies the condition, so its table's rows outside the bound can go unread.
+   */
+  private noteTimeBound(op: string, l: Expr, r: Expr, left: Typed, right: Typed, scope: Scope): void {
+    let base = this.packedTime(l, scope);
+    let value = right.value;
+    if (base === undefined) {
+      base = this.packedTime(r, scope);
+      value = left.value;
+      op = FLIPPED[op];
+    }
+    if (base === undefined || typeof value !== 'number' || !Number.isFinite(value)) return;
+    if (op === '>' || op === '>=' || op === '=') base.low = Math.max(base.low ?? -Infinity, value);
+    if (op === '<' || op === '<=' || op === '=') base.high = Math.min(base.high ?? Infinity, value);
+  }
+
+  /** The packed base table whose `time` column `e` is, read at this level (not an alias, not an outer level). */
+  private packedTime(e: Expr, scope: Scope): Base | undefined {
+    if (e.kind !== 'column' || e.name !== 'time' || this.dialect !== 'postgres') return undefined;
+    if (e.table === undefined && (scope.aliases.has('time') || scope.lambdas.has('time'))) return undefined;
+    const sources = scope.sources.filter((src) => (e.table === undefined || src.name === e.table) && src.columns.some((c) => c.name === 'time'));
+    if (sources.length !== 1 || sources[0].base === undefined) return undefined;
+    const base = this.bases[sources[0].base];
+    return base.spec.postgresPacks ? base : undefined;
   }
 
   /** Without a time condition anywhere, every table reads only the default window. */
@@ -410,7 +484,7 @@ export class Translator {
         return { sql: `(- ${inner.sql})`, type: inner.type };
       }
       case 'binary':
-        return this.binary(e.op, e.left, e.right, scope);
+        return this.binary(e.op, e.left, e.right, scope, e);
       case 'in': {
         const left = this.expr(e.expr, scope);
         const not = e.not ? 'NOT ' : '';
@@ -426,6 +500,10 @@ export class Translator {
         const v = this.expr(e.expr, scope);
         const low = this.coerce(this.expr(e.low, scope), v.type);
         const high = this.coerce(this.expr(e.high, scope), v.type);
+        if (!e.not && scope.conjuncts?.has(e)) {
+          this.noteTimeBound('>=', e.expr, e.low, v, low, scope);
+          this.noteTimeBound('<=', e.expr, e.high, v, high, scope);
+        }
         return { sql: `(${v.sql} ${e.not ? 'NOT ' : ''}BETWEEN ${low.sql} AND ${high.sql})`, type: 'bool' };
       }
       case 'isnull':
@@ -495,7 +573,7 @@ export class Translator {
     throw invalidQuery(`unknown column ${table !== undefined ? `${table}.` : ''}${name}`);
   }
 
-  private binary(op: string, l: Expr, r: Expr, scope: Scope): Typed {
+  private binary(op: string, l: Expr, r: Expr, scope: Scope, node?: Expr): Typed {
     if (op === 'AND' || op === 'OR') return { sql: `(${this.bool(l, scope)} ${op} ${this.bool(r, scope)})`, type: 'bool' };
     let left = this.expr(l, scope);
     let right = this.expr(r, scope);
@@ -519,6 +597,7 @@ export class Translator {
     // Comparisons: a date written as text compares with a time column as the instant it names.
     right = this.coerce(right, left.type);
     left = this.coerce(left, right.type);
+    if (node !== undefined && op in FLIPPED && scope.conjuncts?.has(node)) this.noteTimeBound(op, l, r, left, right, scope);
     return { sql: `(${left.sql} ${op === '!=' ? '<>' : op} ${right.sql})`, type: 'bool' };
   }
 

@@ -1,6 +1,7 @@
 import { Kysely, PostgresAdapter, sql } from 'kysely';
 import { ANALYTICS_SCHEMA } from '../sqliteFiles.ts';
 import { workspaceKeySql } from '../../core/workspaceKey.ts';
+import { packEventRowsSql } from './0011_event_packs.ts';
 
 /** What a raw event shares with many others: everything but its id, time, credits and latency. */
 export const DIM_COLUMNS = ['workspace_id', 'key_space_id', 'key_id', 'identity_id', 'external_id', 'outcome', 'region', 'tags'] as const;
@@ -15,18 +16,21 @@ function qualified(schema: string | undefined, name: string): string {
 /**
  * Statements that move raw events from `source` (a table with the columns of the former analytics_events)
  * into the event rows and dims, adding the dims rows not there yet. On SQLite the rows keep their order.
+ * `into` is what PostgreSQL's event rows are at the time: plain rows (as created here), rows with their
+ * workspace's key (migration 0010), or packs (migration 0011, the current schema).
  */
-export function moveRawEventsSql(source: string, schema: string | undefined, dialect: Dialect, withWorkspaceKey = false): string[] {
+export function moveRawEventsSql(source: string, schema: string | undefined, dialect: Dialect, into: 'rows' | 'keyed rows' | 'packs' = 'rows'): string[] {
   const dims = DIM_COLUMNS.join(', ');
-  // Since migration 0010 PostgreSQL's event rows also hold the workspace's key; the migrations before it
-  // move rows into the table as it was then.
-  const key = withWorkspaceKey ? { column: ', workspace_key', value: `, ${workspaceKeySql('e.workspace_id')}` } : { column: '', value: '' };
+  const join = `from ${source} e join ${qualified(schema, 'analytics_event_dims')} d on ${DIM_COLUMNS.map((c) => `d.${c} = e.${c}`).join(' and ')}`;
+  const key = into === 'keyed rows' ? { column: ', workspace_key', value: `, ${workspaceKeySql('e.workspace_id')}` } : { column: '', value: '' };
   return [
     // `where true`: without it SQLite would read the ON CONFLICT as part of the select.
     `insert into ${qualified(schema, 'analytics_event_dims')} (${dims}) select distinct ${dims} from ${source} where true on conflict do nothing`,
-    `insert into ${qualified(schema, 'analytics_event_rows')} (request_id, time, workspace_id, dims, spent_credits, latency${key.column})
+    into === 'packs'
+      ? packEventRowsSql(`select e.request_id, e.time, e.workspace_id, d.id as dims, e.spent_credits, e.latency ${join}`)
+      : `insert into ${qualified(schema, 'analytics_event_rows')} (request_id, time, workspace_id, dims, spent_credits, latency${key.column})
      select e.request_id, e.time, e.workspace_id, d.id, e.spent_credits, e.latency${key.value}
-     from ${source} e join ${qualified(schema, 'analytics_event_dims')} d on ${DIM_COLUMNS.map((c) => `d.${c} = e.${c}`).join(' and ')}
+     ${join}
      ${dialect === 'sqlite' ? 'order by e.rowid' : ''}`,
   ];
 }

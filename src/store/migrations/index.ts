@@ -9,6 +9,7 @@ import * as m0007 from './0007_analytics_dims.ts';
 import * as m0008 from './0008_rollup_fillfactor.ts';
 import * as m0009 from './0009_analytics_dims_postgres.ts';
 import * as m0010 from './0010_event_rows_workspace_key.ts';
+import * as m0011 from './0011_event_packs.ts';
 
 /** Every migration, in order. Add new ones at the end with the next number. */
 export const migrations: Record<string, Migration> = {
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '0008_rollup_fillfactor': m0008,
   '0009_analytics_dims_postgres': m0009,
   '0010_event_rows_workspace_key': m0010,
+  '0011_event_packs': m0011,
 };
