@@ -13,7 +13,9 @@ function sqlOf(query: string, dialect: Dialect, access: Access = { workspaceId: 
  * on PostgreSQL's raw events after the workspace's key.
  */
 function tablesRead(sql: string): string[] {
-  return [...sql.matchAll(/FROM (\w+) WHERE (?:workspace_key = -?\d+ AND )?workspace_id = (?:@p1|CAST\(\$1 AS TEXT\))/g)].map((m) => m[1]);
+  // PostgreSQL's event rows read alone are unpacked in place: `FROM (SELECT ... FROM analytics_event_packs) AS analytics_event_rows`.
+  const from = /FROM (?:\(SELECT [^()]*(?:\([^()]*\)[^()]*)* FROM analytics_event_packs\) AS )?(\w+) WHERE (?:workspace_key = -?\d+ AND )?workspace_id = (?:@p1|CAST\(\$1 AS TEXT\))/g;
+  return [...sql.matchAll(from)].map((m) => m[1]);
 }
 
 /** Which stored table a raw-event query reads: the event rows alone unless it needs their dims. */
@@ -51,7 +53,16 @@ describe('raw event tables read by a query', () => {
   });
 
   it('lists only the columns a query reads, and one when it reads none', () => {
-    assert.match(sqlOf('SELECT count() FROM key_verifications_v1', 'postgres'), /\(SELECT time FROM analytics_event_rows WHERE/);
+    const packs = (arrays: string) =>
+      `FROM (SELECT workspace_key, workspace_id, first_time AS pack_first_time, last_time AS pack_last_time, ${arrays} FROM analytics_event_packs) AS analytics_event_rows WHERE`;
+    // On PostgreSQL only the arrays of the columns read are unpacked, times always.
+    assert.ok(sqlOf('SELECT count() FROM key_verifications_v1', 'postgres').includes(`(SELECT time ${packs('unnest(times) AS time')}`));
+    assert.ok(
+      sqlOf('SELECT sum(spent_credits), max(latency) FROM key_verifications_v1', 'postgres').includes(
+        `(SELECT spent_credits, latency ${packs('unnest(times) AS time, unnest(spent_credits) AS spent_credits, unnest(latencies) AS latency')}`,
+      ),
+    );
+    assert.match(sqlOf('SELECT count() FROM key_verifications_v1', 'sqlite'), /\(SELECT time FROM analytics_event_rows WHERE/);
     assert.match(sqlOf('SELECT key_id FROM key_verifications_v1', 'postgres'), /\(SELECT key_id FROM analytics_events WHERE/);
     assert.match(sqlOf('SELECT count() FROM key_verifications_per_day_v1', 'sqlite'), /\(SELECT time FROM analytics_per_day WHERE/);
   });
