@@ -13,8 +13,8 @@ function sqlOf(query: string, dialect: Dialect, access: Access = { workspaceId: 
  * on PostgreSQL's raw events after the workspace's key.
  */
 function tablesRead(sql: string): string[] {
-  // PostgreSQL's event rows read alone are unpacked in place: `FROM (SELECT ... FROM analytics_event_packs) AS analytics_event_rows`.
-  const from = /FROM (?:\(SELECT [^()]*(?:\([^()]*\)[^()]*)* FROM analytics_event_packs\) AS )?(\w+) WHERE (?:workspace_key = -?\d+ AND )?workspace_id = (?:@p1|CAST\(\$1 AS TEXT\))/g;
+  // PostgreSQL's event rows read alone are unpacked in place: `FROM (select ... from analytics_event_packs) AS analytics_event_rows`.
+  const from = /FROM (?:\(select [^()]*(?:\([^()]*\)[^()]*)* from analytics_event_packs\) AS )?(\w+) WHERE (?:workspace_key = -?\d+ AND )?workspace_id = (?:@p1|CAST\(\$1 AS TEXT\))/g;
   return [...sql.matchAll(from)].map((m) => m[1]);
 }
 
@@ -54,12 +54,12 @@ describe('raw event tables read by a query', () => {
 
   it('lists only the columns a query reads, and one when it reads none', () => {
     const packs = (arrays: string) =>
-      `FROM (SELECT workspace_key, workspace_id, first_time AS pack_first_time, last_time AS pack_last_time, ${arrays} FROM analytics_event_packs) AS analytics_event_rows WHERE`;
+      `FROM (select workspace_key, workspace_id, first_time as pack_first_time, last_time as pack_last_time, ${arrays} from analytics_event_packs) AS analytics_event_rows WHERE`;
     // On PostgreSQL only the arrays of the columns read are unpacked, times always.
-    assert.ok(sqlOf('SELECT count() FROM key_verifications_v1', 'postgres').includes(`(SELECT time ${packs('unnest(times) AS time')}`));
+    assert.ok(sqlOf('SELECT count() FROM key_verifications_v1', 'postgres').includes(`(SELECT time ${packs('unnest(times) as time')}`));
     assert.ok(
       sqlOf('SELECT sum(spent_credits), max(latency) FROM key_verifications_v1', 'postgres').includes(
-        `(SELECT spent_credits, latency ${packs('unnest(times) AS time, unnest(spent_credits) AS spent_credits, unnest(latencies) AS latency')}`,
+        `(SELECT spent_credits, latency ${packs('unnest(times) as time, unnest(spent_credits) as spent_credits, unnest(latencies) as latency')}`,
       ),
     );
     assert.match(sqlOf('SELECT count() FROM key_verifications_v1', 'sqlite'), /\(SELECT time FROM analytics_event_rows WHERE/);

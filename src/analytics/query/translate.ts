@@ -5,7 +5,7 @@ import { tableSpec, type SqlType, type TableSpec } from './tables.ts';
 import { bucketStart } from '../rollup.ts';
 import { parseDateTime, startOf } from './time.ts';
 import { workspaceKey } from '../../core/workspaceKey.ts';
-import { PACKED_COLUMNS } from '../../store/migrations/0011_event_packs.ts';
+import { unpackSql } from '../../store/migrations/0011_event_packs.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -102,17 +102,6 @@ interface Base {
 }
 
 const FLIPPED: Record<string, string> = { '<': '>', '<=': '>=', '>': '<', '>=': '<=', '=': '=' };
-
-/**
- * PostgreSQL's event rows unpacked from their packs (see migration 0011) with only the arrays `columns`
- * need, times always (they give the rows): the view analytics_event_rows unpacks every array of a pack,
- * and a count over a million events spent most of its time on request ids it never read.
- */
-function unpacked(columns: string[]): string {
-  const arrays = PACKED_COLUMNS.filter(([, column]) => column === 'time' || columns.includes(column));
-  const fields = arrays.map(([pack, column]) => `unnest(${pack}) AS ${column}`).join(', ');
-  return `(SELECT workspace_key, workspace_id, first_time AS pack_first_time, last_time AS pack_last_time, ${fields} FROM analytics_event_packs) AS analytics_event_rows`;
-}
 
 /**
  * Rewrites a parsed query into SQL for one backend. Every name in the output is generated here: each table
@@ -383,7 +372,11 @@ export class Translator {
     const columns = spec.columns.filter((c) => used.has(c.name) || (used.size === 0 && c.name === 'time'));
     const list = columns.map((c) => (c.expr ? `${c.expr} AS ${c.name}` : c.name)).join(', ');
     const narrow = rows !== undefined && columns.every((c) => rows.columns.includes(c.name));
-    if (narrow && spec.postgresPacks && this.dialect === 'postgres') return `${list} FROM ${unpacked(columns.map((c) => c.name))}`;
+    // The view analytics_event_rows unpacks every array of a pack; unpacked here, a query reads only the
+    // arrays of its columns (a count over 1M events spent most of its time on request ids it never read).
+    if (narrow && spec.postgresPacks && this.dialect === 'postgres') {
+      return `${list} FROM (${unpackSql(columns.map((c) => c.name))}) AS analytics_event_rows`;
+    }
     return `${list} FROM ${narrow ? rows.physical : spec.physical}`;
   }
 
@@ -418,7 +411,7 @@ export class Translator {
   private packBounds(index: number): string {
     const base = this.bases[index];
     let low = base.low;
-    if (!this.timeFiltered) low = Math.max(low ?? -Infinity, this.options.now - this.options.defaultWindowDays * 86_400_000);
+    if (!this.timeFiltered) low = Math.max(low ?? -Infinity, this.windowStart());
     let sql = '';
     if (low !== undefined && Number.isFinite(low)) sql += ` AND pack_last_time >= ${Math.floor(low)}`;
     if (base.high !== undefined && Number.isFinite(base.high)) sql += ` AND pack_first_time <= ${Math.ceil(base.high)}`;
@@ -453,11 +446,16 @@ export class Translator {
     return base.spec.postgresPacks ? base : undefined;
   }
 
+  /** Where the default window starts, in unix ms. */
+  private windowStart(): number {
+    return this.options.now - this.options.defaultWindowDays * 86_400_000;
+  }
+
   /** Without a time condition anywhere, every table reads only the default window. */
   private applyTimeWindow(sql: string): string {
     return sql.replace(/\u0000time:(raw|minute|hour|day|month)\u0000/g, (_m, g: string) => {
       if (this.timeFiltered) return '';
-      const since = this.options.now - this.options.defaultWindowDays * 86_400_000;
+      const since = this.windowStart();
       return ` AND time >= ${g === 'raw' ? since : bucketStart(g as 'minute', since)}`;
     });
   }

@@ -14,6 +14,18 @@ export const PACKED_COLUMNS = [
 ] as const;
 
 /**
+ * SQL selecting packs' events one row per event: the workspace, the pack's bounds (pack_first_time,
+ * pack_last_time) and the fields of `columns` (event row column names; times always, as they give the
+ * rows). Set-returning functions side by side in a select list run in step: one row per event.
+ */
+export function unpackSql(columns: readonly string[]): string {
+  const fields = PACKED_COLUMNS.filter(([, column]) => column === 'time' || columns.includes(column))
+    .map(([pack, column]) => `unnest(${pack}) as ${column}`)
+    .join(', ');
+  return `select workspace_key, workspace_id, first_time as pack_first_time, last_time as pack_last_time, ${fields} from analytics_event_packs`;
+}
+
+/**
  * SQL that packs the event rows `rows` selects (request_id, time, workspace_id, dims, spent_credits,
  * latency) into analytics_event_packs: per workspace, in time order, PACK_EVENTS to a pack.
  */
@@ -49,11 +61,7 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql.raw(packEventRowsSql('select request_id, time, workspace_id, dims, spent_credits, latency from analytics_event_rows')).execute(db);
   await sql`drop view analytics_events`.execute(db);
   await sql`drop table analytics_event_rows`.execute(db);
-  // Set-returning functions side by side in a select list run in step: one row per event.
-  const unpacked = PACKED_COLUMNS.map(([pack, column]) => `unnest(${pack}) as ${column}`).join(', ');
-  await sql.raw(`create view analytics_event_rows as
-    select workspace_key, workspace_id, first_time as pack_first_time, last_time as pack_last_time, ${unpacked}
-    from analytics_event_packs`).execute(db);
+  await sql.raw(`create view analytics_event_rows as ${unpackSql(PACKED_COLUMNS.map(([, column]) => column))}`).execute(db);
   await sql`create view analytics_events as
     select r.request_id as request_id, r.time as time, r.workspace_id as workspace_id, d.key_space_id as key_space_id,
       d.key_id as key_id, d.identity_id as identity_id, d.external_id as external_id, d.outcome as outcome,
